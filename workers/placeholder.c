@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int pgkb_workers_placeholder;
