@@ -1,0 +1,82 @@
+/* pgkb configuration: defaults, then the YAML file, then PGKB_* environment variables (then DATABASE_URL). */
+#ifndef PGKB_CFG_H
+#define PGKB_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One worker kind's settings (workers.<kind>.*). */
+struct cfg_worker {
+	int processes;   /* worker processes of this kind per supervisor */
+	int concurrency; /* jobs in flight per process */
+};
+
+enum cfg_worker_kind { CFG_WORKER_CRAWL, CFG_WORKER_INGEST, CFG_WORKER_EMBED, CFG_WORKER_NOOP, CFG_WORKER_KINDS };
+
+struct cfg {
+	/* database.* */
+	char *database_url;         /* libpq conninfo or URI; DATABASE_URL overrides; "" = libpq defaults (PG* vars) */
+	int pool_size;              /* connections per worker process, besides the LISTEN one */
+	int64_t connect_timeout_ms; /* per connection attempt */
+
+	/* log.* */
+	int log_level; /* enum log_level */
+	bool log_json;
+
+	/* workers.<kind>.* */
+	struct cfg_worker workers[CFG_WORKER_KINDS];
+
+	/* queue.* */
+	int batch_size;               /* jobs claimed per round trip */
+	int64_t lease_ms;             /* lease length; renewed every lease/3 while a job runs */
+	int64_t poll_interval_ms;     /* claim poll backstop when no NOTIFY arrives */
+	int64_t drain_timeout_ms;     /* SIGTERM: how long in-flight jobs may run before hand-back */
+	int64_t history_retention_ms; /* finished jobs kept in pgkb.job_history */
+
+	/* supervisor.* */
+	int64_t restart_delay_min_ms; /* first respawn delay after a crash; doubles up to max */
+	int64_t restart_delay_max_ms;
+	char *metrics_listen; /* "127.0.0.1:9187" or "" for off */
+
+	/* ingest.* */
+	char **ingest_roots; /* NULL-terminated list of absolute directories that path jobs may read */
+	int chunk_size;      /* characters per chunk (target) */
+	int chunk_overlap;   /* characters repeated from the previous chunk */
+	int code_min_length; /* minimum code block length to become a code example */
+	int64_t max_document_bytes;
+
+	/* crawl.* */
+	char *user_agent;           /* must carry a contact URL */
+	int crawl_host_concurrency; /* requests in flight per host, across all workers */
+	int64_t crawl_host_delay_ms; /* minimum spacing between requests to one host */
+	int64_t fetch_timeout_ms;
+	int64_t fetch_connect_timeout_ms;
+	int64_t fetch_max_bytes;
+	int max_redirects;
+	bool allow_private_addresses; /* loopback/private/link-local targets (tests, intranets) */
+
+	/* embed.* */
+	char *embed_provider;    /* builtin | openai | ollama */
+	char *embed_model;
+	int embed_dimension;     /* 384 | 768 | 1024 | 1536 | 3072 */
+	char *embed_base_url;
+	char *embed_api_key_env; /* name of the environment variable holding the API key (never the key) */
+	int embed_batch_size;
+	int embed_max_inflight;
+	int64_t embed_timeout_ms;
+	int embed_requests_per_minute; /* 0 = unlimited */
+	int embed_tokens_per_minute;   /* 0 = unlimited */
+};
+
+/* Fills *cfg with defaults, then the YAML file at path (NULL: no file), then environment overrides from envp
+ * (NULL-terminated "NAME=value" strings, normally environ). On error returns -1, leaves *cfg freed, and sets *err to
+ * a heap message naming the key (and the file line where it applies), e.g.
+ * "pgkb.yaml:7: queue.batch_size: expected an integer from 1 to 10000, got \"lots\"". */
+int cfg_load(struct cfg *cfg, const char *path, char *const *envp, char **err);
+void cfg_free(struct cfg *cfg);
+/* Name of a worker kind as used in config keys and process titles ("crawl", "ingest", "embed", "noop"). */
+const char *cfg_worker_kind_name(enum cfg_worker_kind kind);
+/* Writes the effective configuration as YAML (secrets never included: the database URL's password is masked). */
+char *cfg_dump(const struct cfg *cfg);
+
+#endif
