@@ -1,0 +1,35 @@
+# Benchmark helpers: a scratch PostgreSQL 15 cluster with default durability settings, and statistics.
+set -euo pipefail
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${PGKB_BIN_DIR:-$SRC/build-release}
+export PGKB_SCHEMA_DIR=$SRC/schema
+B_DIR=$(mktemp -d /tmp/pgkb-bench.XXXXXX); chmod 755 "$B_DIR"
+B_PIDS=()
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+bench_build() { # builds an optimised tree unless PGKB_BIN_DIR points at one
+	if [ -z "${PGKB_BIN_DIR:-}" ]; then
+		cmake -S "$SRC" -B "$BIN" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+		cmake --build "$BIN" -j"$(nproc)" >/dev/null
+	fi
+}
+
+bench_pg_start() { # PORT: fresh cluster, default settings except max_connections (the peer needs 100+)
+	export PGPORT=$1 PGHOST=127.0.0.1 PGUSER=postgres
+	mkdir -p "$B_DIR/pg"; [ "$(id -u)" = 0 ] && chown postgres: "$B_DIR/pg" "$B_DIR"; chmod 700 "$B_DIR/pg"
+	as_pg "$PGBIN/initdb" -D "$B_DIR/pg" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+	as_pg "$PGBIN/pg_ctl" -D "$B_DIR/pg" -l "$B_DIR/server.log" -w \
+		-o "-p $PGPORT -k $B_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=250" start >/dev/null
+}
+
+bench_cleanup() {
+	for p in "${B_PIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
+	[ -f "$B_DIR/pg/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$B_DIR/pg" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$B_DIR"
+}
+trap bench_cleanup EXIT
+
+sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

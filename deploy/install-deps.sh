@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what pgkb needs to build, test and run on Debian 12 (as root, or through sudo).
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
+      libpq-dev libev-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+      postgresql-15 postgresql-client-15 postgresql-doc-15 nginx-light valgrind procps python3 ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+echo "installing: ${missing[*]}"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,148 @@
+/* A worker's pool of non-blocking database connections. */
+#include "pgpool.h"
+
+#include <stdlib.h>
+
+#include "mem.h"
+#include "pgconn.h"
+
+struct pg_pool {
+	struct ev_loop *loop;
+	struct pg_conn **conns;
+	int size;
+	struct pg_conn *listener;
+	struct pg_pool_opts opts;
+	struct pg_req *head, *tail; /* FIFO of requests waiting for a connection */
+	int queued, in_flight;
+	bool closing;
+};
+
+static void dispatch(struct pg_pool *p)
+{
+	for (int i = 0; i < p->size && p->head; i++) {
+		struct pg_conn *c = p->conns[i];
+		if (pgc_state(c) != PGC_IDLE)
+			continue;
+		struct pg_req *req = p->head;
+		p->head = req->next;
+		if (!p->head)
+			p->tail = NULL;
+		req->next = NULL;
+		p->queued--;
+		p->in_flight++;
+		pgc_send(c, req);
+	}
+}
+
+static void on_conn_ready(struct pg_conn *c, void *arg)
+{
+	struct pg_pool *p = arg;
+	if (!p->closing)
+		dispatch(p);
+}
+
+static void on_listen_ready(struct pg_conn *c, void *arg)
+{
+	struct pg_pool *p = arg;
+	if (p->opts.on_listen_ready)
+		p->opts.on_listen_ready(p->opts.arg);
+}
+
+static void on_notify(struct pg_conn *c, const char *channel, const char *payload, void *arg)
+{
+	struct pg_pool *p = arg;
+	if (p->opts.on_notify)
+		p->opts.on_notify(channel, payload, p->opts.arg);
+}
+
+/* Wraps each request's callback to keep the in-flight count. */
+struct wrap {
+	struct pg_pool *pool;
+	pg_done_cb cb;
+	void *arg;
+};
+
+static void on_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct wrap *w = arg;
+	w->pool->in_flight--;
+	req->cb = w->cb;
+	req->arg = w->arg;
+	free(w);
+	req->cb(req, out, req->arg);
+}
+
+struct pg_pool *pool_new(struct ev_loop *loop, const struct pg_conninfo *ci, const struct pg_pool_opts *opts)
+{
+	struct pg_pool *p = xcalloc(1, sizeof *p);
+	p->loop = loop;
+	p->opts = *opts;
+	p->size = opts->size > 0 ? opts->size : 1;
+	p->conns = xcalloc((size_t)p->size, sizeof *p->conns);
+	struct pg_conn_hooks hooks = {.ready = on_conn_ready, .arg = p};
+	for (int i = 0; i < p->size; i++)
+		p->conns[i] = pgc_new(loop, ci, opts->setup_sql, &hooks);
+	if (opts->listen_sql) {
+		struct pg_conn_hooks lh = {.ready = on_listen_ready, .notify = on_notify, .arg = p};
+		p->listener = pgc_new(loop, ci, opts->listen_sql, &lh);
+	}
+	return p;
+}
+
+void pool_submit(struct pg_pool *p, struct pg_req *req)
+{
+	struct wrap *w = xmalloc(sizeof *w);
+	*w = (struct wrap){p, req->cb, req->arg};
+	req->cb = on_done;
+	req->arg = w;
+	req->next = NULL;
+	if (p->tail)
+		p->tail->next = req;
+	else
+		p->head = req;
+	p->tail = req;
+	p->queued++;
+	if (!p->closing)
+		dispatch(p);
+}
+
+int pool_pending(const struct pg_pool *p)
+{
+	return p->queued + p->in_flight;
+}
+
+int pool_connected(const struct pg_pool *p)
+{
+	int n = 0;
+	for (int i = 0; i < p->size; i++) {
+		enum pgc_state s = pgc_state(p->conns[i]);
+		n += s == PGC_IDLE || s == PGC_BUSY;
+	}
+	return n;
+}
+
+void pool_free(struct pg_pool *p)
+{
+	if (!p)
+		return;
+	p->closing = true;
+	while (p->head) {
+		struct pg_req *req = p->head;
+		p->head = req->next;
+		p->queued--;
+		struct pg_outcome out = {.ok = false, .error = "database pool closed", .sqlstate = "08003",
+		                         .failed_index = -1, .nresults = 0, .results = NULL};
+		PGresult *none[PG_REQ_MAX_CALLS] = {0};
+		out.nresults = req->ncalls;
+		out.results = none;
+		p->in_flight++; /* on_done decrements */
+		req->cb(req, &out, req->arg);
+		pg_req_free(req);
+	}
+	p->tail = NULL;
+	for (int i = 0; i < p->size; i++)
+		pgc_free(p->conns[i]);
+	pgc_free(p->listener);
+	free(p->conns);
+	free(p);
+}

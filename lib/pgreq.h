@@ -1,0 +1,68 @@
+/* Database requests: prepared statements and the pipelined, all-or-nothing requests that carry them. */
+#ifndef PGKB_PGREQ_H
+#define PGKB_PGREQ_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "buf.h"
+
+/* A parameterised statement. Defined once (static const) by the module that owns the SQL and prepared
+ * lazily, once per connection, under its name. */
+struct pg_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+};
+
+/* Outcome of a request, handed to its callback. */
+struct pg_outcome {
+	bool ok;            /* every statement succeeded and the implicit transaction committed */
+	bool unknown;       /* the connection broke after sending: the transaction may or may not have committed */
+	const char *error;  /* first error message (NULL when ok) */
+	const char *sqlstate; /* its SQLSTATE ("" when not from the server) */
+	int failed_index;   /* which statement failed, -1 if none or not known */
+	int nresults;
+	PGresult **results; /* one per statement, in order; NULL where a statement did not run */
+};
+
+struct pg_req;
+/* Called exactly once per submitted request, from the loop. The request and its results are freed after it
+ * returns: copy what you keep. */
+typedef void (*pg_done_cb)(struct pg_req *req, const struct pg_outcome *out, void *arg);
+
+#define PG_REQ_MAX_CALLS 16
+#define PG_MAX_PARAMS 16
+
+struct pg_call {
+	const struct pg_stmt *stmt;
+	int nparams;
+	size_t param_off[PG_MAX_PARAMS]; /* offsets into req->params; SIZE_MAX means SQL NULL */
+};
+
+struct pg_req {
+	struct pg_req *next; /* pool queue link */
+	pg_done_cb cb;
+	void *arg;
+	int ncalls;
+	struct pg_call calls[PG_REQ_MAX_CALLS];
+	struct buf params; /* parameter values, NUL-separated */
+};
+
+/* A request runs its statements in order as one implicit transaction (pipeline mode, one Sync): if one
+ * fails, none of them takes effect. */
+struct pg_req *pg_req_new(pg_done_cb cb, void *arg);
+/* Appends a statement with stmt->nparams text parameters (NULL is SQL NULL). Aborts the program on misuse
+ * (more than PG_REQ_MAX_CALLS statements or a parameter count mismatch): those are programming errors. */
+void pg_req_add(struct pg_req *req, const struct pg_stmt *stmt, const char *const *params);
+/* Same, with the parameters as arguments (exactly stmt->nparams of them). */
+void pg_req_addl(struct pg_req *req, const struct pg_stmt *stmt, ...);
+void pg_req_free(struct pg_req *req);
+/* The parameter pointers of call i, valid while the request lives. */
+void pg_req_params(const struct pg_req *req, int i, const char **out);
+
+/* Result helpers: the text of (row, col) or NULL for SQL NULL; integer conversions default to 0. */
+const char *pg_value(const PGresult *res, int row, int col);
+long long pg_int(const PGresult *res, int row, int col);
+
+#endif

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Whole jobs under valgrind: the supervisor and its workers (forked, so valgrind follows them) run succeeding,
+# failing, malformed, result-writing and sleeping jobs, then drain; no leak or memory error in any process.
+. "$(dirname "$0")/lib.sh"
+if [ -n "${PGKB_NO_VALGRIND:-}" ] || ! command -v valgrind >/dev/null; then echo "valgrind run skipped (sanitizer build)"; echo "0 passed, 0 failed"; exit 0; fi
+pg_start
+migrate
+LEASE=10s write_config "$T_DIR/pgkb.yaml" "workers:
+  noop: {processes: 1, concurrency: 8}
+  ingest: {processes: 1, concurrency: 2}
+  crawl: {processes: 0}
+  embed: {processes: 0}"
+SUP_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --log-file=$T_DIR/vg.%p.txt" \
+	sup_start "$T_DIR/pgkb.yaml" sup
+wait_for "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name IN ('pgkb-noop', 'pgkb-ingest') AND query LIKE 'LISTEN%'" 60 "workers up under valgrind"
+sql "INSERT INTO pgkb.jobs(kind, payload, max_attempts) VALUES
+	('noop', '{}', 5), ('noop', '{\"log\": true}', 5), ('noop', '{\"sleep_ms\": 200, \"log\": true}', 5),
+	('noop', '{\"fail\": \"nope\"}', 1), ('noop', '{\"sleep_ms\": -1}', 5), ('noop', '{\"log\": \"yes\"}', 5)"
+sql "INSERT INTO pgkb.jobs(kind, payload) SELECT 'noop', '{\"log\": true}' FROM generate_series(1, 200)"
+wait_for "SELECT count(*) = 0 FROM pgkb.jobs WHERE state <> 'dead'" 120 "jobs finished under valgrind"
+assert_eq "$(sql 'SELECT count(*) FROM pgkb.noop_log')" "202" "result-writing jobs ran"
+assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE state = 'dead'")" "3" "bad jobs dead"
+kill -TERM "$SUP_PID"; wait "$SUP_PID"
+n=$(ls "$T_DIR"/vg.*.txt | wc -l)
+assert_ge "$n" 3 "valgrind logs from the supervisor and both workers"
+for f in "$T_DIR"/vg.*.txt; do
+	errs=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$f" | tail -1)
+	if [ "$errs" = 0 ]; then pass "valgrind: no errors or leaks in $(basename "$f")"; else fail "valgrind: $errs errors in $(basename "$f")"; cat "$f" | head -80; fi
+done
+finish

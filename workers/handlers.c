@@ -1,0 +1,24 @@
+/* Which job kinds each worker kind runs. */
+#include "noop.h"
+#include "worker.h"
+
+/* ingest workers also answer noop health checks, so a default deployment runs them. */
+static const struct handler *const ingest_handlers[] = {&noop_handler, NULL};
+static const struct handler *const crawl_handlers[] = {NULL};
+static const struct handler *const embed_handlers[] = {NULL};
+static const struct handler *const noop_handlers[] = {&noop_handler, NULL};
+
+const struct handler *const *handlers_for(enum cfg_worker_kind kind)
+{
+	switch (kind) {
+	case CFG_WORKER_CRAWL:
+		return crawl_handlers;
+	case CFG_WORKER_INGEST:
+		return ingest_handlers;
+	case CFG_WORKER_EMBED:
+		return embed_handlers;
+	case CFG_WORKER_NOOP:
+	default:
+		return noop_handlers;
+	}
+}

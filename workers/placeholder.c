@@ -1,2 +1,0 @@
-/* placeholder */
-typedef int pgkb_workers_placeholder;

@@ -1,0 +1,660 @@
+/* The common worker process: claim, run, complete (fenced, batched), renew, rescue, drain. */
+#include "worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "buf.h"
+#include "log.h"
+#include "mem.h"
+#include "pgconninfo.h"
+#include "pgpool.h"
+#include "utf8.h"
+
+#define MAX_KINDS 4
+#define FOLLOWUP_DELAY 0.010  /* claim again this long after a wakeup: covers the NOTIFY throttle window */
+#define RETRY_BASE_MS 1000
+#define RETRY_CAP_MS (30 * 60 * 1000)
+#define HISTORY_PRUNE_EVERY 60.0
+
+struct kind_slot {
+	struct worker *w;
+	const struct handler *handler;
+	bool ready;    /* jobs may be waiting: claim when a slot is free */
+	bool followup; /* woken by NOTIFY: claim once more shortly after a short claim */
+	ev_timer followup_timer;
+};
+
+/* Completed jobs waiting for (or in) one batched completion request. */
+struct done_batch {
+	struct buf ids, attempts;
+	int n;
+};
+
+struct worker {
+	struct ev_loop *loop;
+	const struct cfg *cfg;
+	const char *id;
+	struct pg_conninfo ci;
+	struct pg_pool *pool;
+	struct kind_slot kinds[MAX_KINDS];
+	int nkinds, next_kind;
+	int concurrency, batch;
+	struct job_run *running; /* list of jobs being run */
+	int nrunning;
+	bool claim_in_flight;
+	struct done_batch done;     /* accumulating */
+	int completes_in_flight;
+	int writes_in_flight;       /* fail/fenced-result/hand-back requests in flight */
+	bool draining, handed_back, stopping;
+	ev_timer poll, maint, drain, hard_stop;
+	ev_prepare flush;
+	ev_signal sigterm, sigint, sighup;
+	ev_io parent;
+	ev_tstamp last_prune;
+	long long completed, failed, refused;
+};
+
+static void try_claim(struct worker *w);
+static void maybe_exit(struct worker *w);
+
+/* ---- finishing jobs ---- */
+
+static void unlink_run(struct job_run *r)
+{
+	struct worker *w = r->worker;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		w->running = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	w->nrunning--;
+}
+
+static void free_run(struct job_run *r)
+{
+	job_clear(&r->job);
+	free(r);
+}
+
+/* Resubmits a request whose outcome is unknown (the connection broke after sending): every request the
+ * worker sends is idempotent under its fence, so sending it again is safe. */
+static struct pg_req *req_clone(const struct pg_req *req)
+{
+	struct pg_req *c = pg_req_new(req->cb, req->arg);
+	for (int i = 0; i < req->ncalls; i++) {
+		const char *p[PG_MAX_PARAMS];
+		pg_req_params(req, i, p);
+		pg_req_add(c, req->calls[i].stmt, p);
+	}
+	return c;
+}
+
+/* True when the request was sent again (its outcome was unknown and the worker is not shutting down). */
+static bool resubmitted(struct worker *w, const struct pg_req *req, const struct pg_outcome *out)
+{
+	if (!out->unknown || w->stopping)
+		return false;
+	pool_submit(w->pool, req_clone(req));
+	return true;
+}
+
+static void on_completed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct worker *w = arg;
+	if (resubmitted(w, req, out))
+		return;
+	w->completes_in_flight--;
+	int sent = 0;
+	const char *ids = req->params.data; /* first parameter: the id array literal */
+	for (const char *p = ids; *p; p++)
+		sent += *p == ',';
+	sent += strcmp(ids, "{}") != 0;
+	if (!out->ok) {
+		log_error("completing %d jobs failed: %s (their leases will expire and they will run again)", sent,
+		          out->error);
+	} else {
+		int done = PQntuples(out->results[0]);
+		w->completed += done;
+		if (done < sent) {
+			w->refused += sent - done;
+			log_warn("%d of %d completions refused: those jobs were no longer leased to this worker",
+			         sent - done, sent);
+		}
+	}
+	maybe_exit(w);
+}
+
+static void flush_done(struct worker *w)
+{
+	if (!w->done.n || w->completes_in_flight >= 2)
+		return;
+	queue_array_close(&w->done.ids);
+	queue_array_close(&w->done.attempts);
+	struct pg_req *req = pg_req_new(on_completed, w);
+	pg_req_addl(req, &queue_complete, buf_str(&w->done.ids), buf_str(&w->done.attempts), w->id);
+	buf_reset(&w->done.ids);
+	buf_reset(&w->done.attempts);
+	w->done.n = 0;
+	w->completes_in_flight++;
+	pool_submit(w->pool, req);
+}
+
+static void on_flush(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct worker *w = p->data;
+	flush_done(w);
+	try_claim(w);
+}
+
+static void end_run(struct job_run *r)
+{
+	r->finished = true;
+	unlink_run(r);
+	free_run(r);
+}
+
+void job_succeed(struct job_run *r)
+{
+	struct worker *w = r->worker;
+	queue_array_add(&w->done.ids, r->job.id);
+	queue_array_add(&w->done.attempts, r->job.attempt);
+	w->done.n++;
+	end_run(r);
+	if (w->done.n >= w->batch)
+		flush_done(w);
+}
+
+/* Outcome of a fail, fenced-result or hand-back request. */
+static void on_written(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct worker *w = arg;
+	if (resubmitted(w, req, out))
+		return;
+	w->writes_in_flight--;
+	if (!out->ok && strcmp(out->sqlstate, QUEUE_SQLSTATE_FENCED) == 0) {
+		w->refused++;
+		log_warn("result of %s refused: %s", req->calls[0].stmt->name, out->error);
+	} else if (!out->ok) {
+		log_error("%s failed: %s", req->calls[0].stmt->name, out->error);
+	} else if (req->calls[0].stmt == &queue_fence) {
+		w->completed++;
+	}
+	maybe_exit(w);
+}
+
+/* A result transaction that failed for a reason other than the fence (a constraint, a bad value): the job
+ * fails with that error instead of being lost. */
+struct fenced {
+	struct worker *w;
+	long long id;
+	int attempt;
+};
+
+static void submit_fail(struct worker *w, long long id, int attempt, const char *error, bool permanent);
+
+static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fenced *f = arg;
+	struct worker *w = f->w;
+	if (resubmitted(w, req, out))
+		return;
+	if (!out->ok && strcmp(out->sqlstate, QUEUE_SQLSTATE_FENCED) != 0) {
+		w->writes_in_flight--;
+		char *msg = xasprintf("writing the job's results failed: %s", out->error);
+		submit_fail(w, f->id, f->attempt, msg, false);
+		free(msg);
+		free(f);
+		maybe_exit(w);
+		return;
+	}
+	free(f);
+	on_written(req, out, w);
+}
+
+void job_succeed_with(struct job_run *r, struct pg_req *writes)
+{
+	struct worker *w = r->worker;
+	struct fenced *f = xmalloc(sizeof *f);
+	*f = (struct fenced){w, r->job.id, r->job.attempt};
+	struct pg_req *req = pg_req_new(on_fenced_result, f);
+	char id[32], att[16], ids[40], atts[24];
+	snprintf(id, sizeof id, "%lld", r->job.id);
+	snprintf(att, sizeof att, "%d", r->job.attempt);
+	snprintf(ids, sizeof ids, "{%lld}", r->job.id);
+	snprintf(atts, sizeof atts, "{%d}", r->job.attempt);
+	pg_req_addl(req, &queue_fence, id, w->id, att);
+	for (int i = 0; writes && i < writes->ncalls; i++) {
+		const char *p[PG_MAX_PARAMS];
+		pg_req_params(writes, i, p);
+		pg_req_add(req, writes->calls[i].stmt, p);
+	}
+	pg_req_addl(req, &queue_complete, ids, atts, w->id);
+	pg_req_free(writes);
+	w->writes_in_flight++;
+	end_run(r);
+	pool_submit(w->pool, req);
+}
+
+static void submit_fail(struct worker *w, long long id, int attempt, const char *error, bool permanent)
+{
+	char sid[32], satt[16], delay[32];
+	snprintf(sid, sizeof sid, "%lld", id);
+	snprintf(satt, sizeof satt, "%d", attempt);
+	snprintf(delay, sizeof delay, "%lld",
+	         (long long)backoff_ms(attempt, RETRY_BASE_MS, RETRY_CAP_MS, (double)rand() / ((double)RAND_MAX + 1)));
+	char *clean = utf8_clean_dup(error, strlen(error));
+	struct pg_req *req = pg_req_new(on_written, w);
+	pg_req_addl(req, &queue_fail, sid, satt, w->id, clean, delay, permanent ? "true" : "false");
+	free(clean);
+	w->failed++;
+	w->writes_in_flight++;
+	pool_submit(w->pool, req);
+}
+
+void job_fail(struct job_run *r, const char *error, bool permanent)
+{
+	struct worker *w = r->worker;
+	log_info("job %lld (%s) attempt %d failed%s: %s", r->job.id, r->job.kind, r->job.attempt,
+	         permanent ? " permanently" : "", error);
+	submit_fail(w, r->job.id, r->job.attempt, error, permanent);
+	end_run(r);
+}
+
+/* ---- claiming ---- */
+
+static void start_job(struct worker *w, struct job job)
+{
+	struct job_run *r = xcalloc(1, sizeof *r);
+	r->job = job;
+	r->worker = w;
+	for (int i = 0; i < w->nkinds; i++)
+		if (strcmp(w->kinds[i].handler->kind, job.kind) == 0)
+			r->handler = w->kinds[i].handler;
+	r->next = w->running;
+	if (w->running)
+		w->running->prev = r;
+	w->running = r;
+	w->nrunning++;
+	log_debug("job %lld (%s) attempt %d started", job.id, job.kind, job.attempt);
+	if (!r->handler) {
+		job_fail(r, "no handler for this job kind in this worker", false);
+		return;
+	}
+	r->handler->run(r);
+}
+
+struct claim_ctx {
+	struct kind_slot *slot;
+	int want;
+};
+
+static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct claim_ctx *cc = arg;
+	struct kind_slot *k = cc->slot;
+	struct worker *w = k->w;
+	int want = cc->want;
+	free(cc);
+	w->claim_in_flight = false;
+	if (!out->ok) {
+		/* An unknown outcome may have leased jobs we do not know of: we never renew those, so their
+		 * leases expire and any worker rescues them. */
+		log_warn("claiming %s jobs failed: %s", k->handler->kind, out->error);
+		return;
+	}
+	int n = 0;
+	struct job *jobs = queue_parse_claim(out->results[1], &n);
+	if (n < want) {
+		k->ready = false;
+		if (k->followup) {
+			k->followup = false;
+			ev_timer_set(&k->followup_timer, FOLLOWUP_DELAY, 0.);
+			ev_timer_start(w->loop, &k->followup_timer);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		start_job(w, jobs[i]);
+	free(jobs);
+	if (w->draining)
+		maybe_exit(w);
+}
+
+static void try_claim(struct worker *w)
+{
+	if (w->draining || w->claim_in_flight)
+		return;
+	int free_slots = w->concurrency - w->nrunning;
+	if (free_slots <= 0)
+		return;
+	for (int i = 0; i < w->nkinds; i++) {
+		struct kind_slot *k = &w->kinds[(w->next_kind + i) % w->nkinds];
+		if (!k->ready)
+			continue;
+		w->next_kind = (w->next_kind + i + 1) % w->nkinds;
+		struct claim_ctx *cc = xmalloc(sizeof *cc);
+		cc->slot = k;
+		cc->want = free_slots < w->batch ? free_slots : w->batch;
+		char want[16], lease[32];
+		snprintf(want, sizeof want, "%d", cc->want);
+		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+		struct pg_req *req = pg_req_new(on_claimed, cc);
+		pg_req_addl(req, &queue_async_commit);
+		pg_req_addl(req, &queue_claim, k->handler->kind, want, w->id, lease);
+		w->claim_in_flight = true;
+		pool_submit(w->pool, req);
+		return;
+	}
+}
+
+static void mark_all_ready(struct worker *w)
+{
+	for (int i = 0; i < w->nkinds; i++)
+		w->kinds[i].ready = true;
+	try_claim(w);
+}
+
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < w->nkinds; i++) {
+		struct kind_slot *k = &w->kinds[i];
+		if (strcmp(k->handler->kind, payload) == 0) {
+			k->ready = true;
+			k->followup = true;
+		}
+	}
+	try_claim(w);
+}
+
+static void on_listen_ready(void *arg)
+{
+	mark_all_ready(arg); /* wakeups may have been missed while disconnected */
+}
+
+static void on_followup(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct kind_slot *k = t->data;
+	k->ready = true;
+	try_claim(k->w);
+}
+
+static void on_poll(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	mark_all_ready(t->data);
+}
+
+/* ---- maintenance: lease renewal, rescue of expired leases, history pruning ---- */
+
+static void on_maint_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct worker *w = arg;
+	w->writes_in_flight--;
+	if (!out->ok) {
+		log_debug("maintenance statement %s failed: %s", req->calls[0].stmt->name, out->error);
+	} else if (req->calls[0].stmt == &queue_rescue && PQntuples(out->results[0]) > 0) {
+		const PGresult *res = out->results[0];
+		for (int i = 0; i < PQntuples(res); i++)
+			log_warn("rescued job %s (%s) from an expired lease; now %s", pg_value(res, i, 0),
+			         pg_value(res, i, 1), pg_value(res, i, 2));
+	}
+	maybe_exit(w);
+}
+
+static void submit_maint(struct worker *w, const struct pg_stmt *stmt, const char *a, const char *b,
+                         const char *c)
+{
+	struct pg_req *req = pg_req_new(on_maint_done, w);
+	pg_req_addl(req, stmt, a, b, c);
+	w->writes_in_flight++;
+	pool_submit(w->pool, req);
+}
+
+static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	if (pool_connected(w->pool) == 0 || w->handed_back)
+		return;
+	if (w->nrunning > 0) {
+		char lease[32];
+		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+		struct buf ids = BUF_INIT;
+		for (struct job_run *r = w->running; r; r = r->next)
+			queue_array_add(&ids, r->job.id);
+		queue_array_close(&ids);
+		submit_maint(w, &queue_renew, w->id, lease, buf_str(&ids));
+		buf_free(&ids);
+	}
+	if (!w->draining)
+		submit_maint(w, &queue_rescue, "100", NULL, NULL);
+	ev_tstamp now = ev_now(loop);
+	if (!w->draining && now - w->last_prune > HISTORY_PRUNE_EVERY) {
+		char ret[32];
+		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->history_retention_ms);
+		submit_maint(w, &queue_prune_history, ret, NULL, NULL);
+		w->last_prune = now;
+	}
+}
+
+/* ---- drain and exit ---- */
+
+static void maybe_exit(struct worker *w)
+{
+	if (w->draining && w->nrunning == 0 && w->done.n == 0 && !w->claim_in_flight &&
+	    pool_pending(w->pool) == 0)
+		ev_break(w->loop, EVBREAK_ALL);
+}
+
+/* Drain timeout: hand back the jobs still running (their attempt does not count) and stop. */
+static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	if (!w->nrunning) {
+		maybe_exit(w);
+		return;
+	}
+	struct buf ids = BUF_INIT, atts = BUF_INIT;
+	int n = 0;
+	while (w->running) {
+		struct job_run *r = w->running;
+		queue_array_add(&ids, r->job.id);
+		queue_array_add(&atts, r->job.attempt);
+		n++;
+		if (r->handler && r->handler->abandon)
+			r->handler->abandon(r);
+		unlink_run(r);
+		free_run(r);
+	}
+	queue_array_close(&ids);
+	queue_array_close(&atts);
+	log_info("drain timeout: handing back %d running jobs", n);
+	struct pg_req *req = pg_req_new(on_written, w);
+	pg_req_addl(req, &queue_handback_jobs, buf_str(&ids), buf_str(&atts), w->id,
+	            "handed back: the worker was stopped before the job finished");
+	buf_free(&ids);
+	buf_free(&atts);
+	w->writes_in_flight++;
+	w->handed_back = true;
+	pool_submit(w->pool, req);
+	/* If the database cannot be reached, stop anyway: the supervisor hands back what is left. */
+	ev_timer_set(&w->hard_stop, 5.0, 0.);
+	ev_timer_start(loop, &w->hard_stop);
+}
+
+static void on_hard_stop(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	log_warn("database requests still pending after the drain timeout; stopping anyway");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void start_drain(struct worker *w, const char *why)
+{
+	if (w->draining)
+		return;
+	w->draining = true;
+	log_info("draining (%s): %d jobs running, up to %.1fs", why, w->nrunning, w->cfg->drain_timeout_ms / 1000.0);
+	ev_timer_stop(w->loop, &w->poll);
+	for (int i = 0; i < w->nkinds; i++)
+		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
+	ev_timer_set(&w->drain, w->cfg->drain_timeout_ms / 1000.0, 0.);
+	ev_timer_start(w->loop, &w->drain);
+	flush_done(w);
+	maybe_exit(w);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct worker *w = s->data;
+	if (w->draining && s->signum == SIGINT) {
+		on_drain_timeout(loop, &w->drain, 0); /* a second ^C: hand back now */
+		return;
+	}
+	start_drain(w, s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	log_debug("SIGHUP ignored by workers: the supervisor reloads and rolls them");
+}
+
+static void on_parent(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+	char c;
+	if (read(io->fd, &c, 1) <= 0) {
+		ev_io_stop(loop, io);
+		start_drain(w, "supervisor is gone");
+	}
+}
+
+static void on_sigquit(int sig)
+{
+	_exit(0); /* immediate stop: the supervisor hands our leases back */
+}
+
+/* ---- set-up ---- */
+
+static int worker_init(struct worker *w, const struct worker_opts *o)
+{
+	w->cfg = o->cfg;
+	w->id = o->worker_id;
+	w->concurrency = o->cfg->workers[o->kind].concurrency;
+	w->batch = o->cfg->batch_size;
+	for (const struct handler *const *h = handlers_for(o->kind); *h && w->nkinds < MAX_KINDS; h++) {
+		struct kind_slot *k = &w->kinds[w->nkinds++];
+		k->w = w;
+		k->handler = *h;
+		k->ready = true;
+		ev_init(&k->followup_timer, on_followup);
+		k->followup_timer.data = k;
+	}
+	char *err = NULL;
+	const char *url = o->cfg->database_url;
+	const char *app = cfg_worker_kind_name(o->kind);
+	char appname[64];
+	snprintf(appname, sizeof appname, "pgkb-%s", app);
+	if (pg_conninfo_init(&w->ci, url, getenv("DATABASE_URL") != NULL, appname, (long)o->cfg->connect_timeout_ms,
+	                     &err) != 0) {
+		log_error("%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int worker_main(const struct worker_opts *o)
+{
+	struct sigaction sq = {.sa_handler = on_sigquit};
+	sigaction(SIGQUIT, &sq, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	srand((unsigned)(time(NULL) ^ (getpid() << 16)));
+
+	struct worker *w = xcalloc(1, sizeof *w);
+	if (worker_init(w, o) != 0) {
+		free(w);
+		return 2;
+	}
+	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	struct pg_pool_opts po = {
+		.size = o->cfg->pool_size,
+		.listen_sql = w->nkinds ? "LISTEN pgkb_jobs" : NULL,
+		.on_notify = on_notify,
+		.on_listen_ready = on_listen_ready,
+		.arg = w,
+	};
+	w->pool = pool_new(w->loop, &w->ci, &po);
+
+	double poll = o->cfg->poll_interval_ms / 1000.0;
+	ev_timer_init(&w->poll, on_poll, poll, poll);
+	w->poll.data = w;
+	if (w->nkinds)
+		ev_timer_start(w->loop, &w->poll);
+	double tick = o->cfg->lease_ms / 4000.0;
+	tick = tick < 0.1 ? 0.1 : tick > 2.0 ? 2.0 : tick;
+	ev_timer_init(&w->maint, on_maint, tick, tick);
+	w->maint.data = w;
+	ev_timer_start(w->loop, &w->maint);
+	ev_init(&w->drain, on_drain_timeout);
+	w->drain.data = w;
+	ev_init(&w->hard_stop, on_hard_stop);
+	ev_prepare_init(&w->flush, on_flush);
+	w->flush.data = w;
+	ev_prepare_start(w->loop, &w->flush);
+	ev_signal_init(&w->sigterm, on_stop_signal, SIGTERM);
+	ev_signal_init(&w->sigint, on_stop_signal, SIGINT);
+	ev_signal_init(&w->sighup, on_sighup, SIGHUP);
+	w->sigterm.data = w->sigint.data = w->sighup.data = w;
+	ev_signal_start(w->loop, &w->sigterm);
+	ev_signal_start(w->loop, &w->sigint);
+	ev_signal_start(w->loop, &w->sighup);
+	if (o->parent_fd >= 0) {
+		ev_io_init(&w->parent, on_parent, o->parent_fd, EV_READ);
+		w->parent.data = w;
+		ev_io_start(w->loop, &w->parent);
+	}
+	log_info("worker %s started: kinds %d, concurrency %d, batch %d, database %s", w->id, w->nkinds,
+	         w->concurrency, w->batch, w->ci.describe);
+
+	ev_run(w->loop, 0);
+
+	log_info("worker stopped: %lld completed, %lld failed, %lld refused by the fence", w->completed, w->failed,
+	         w->refused);
+	w->stopping = true;
+	pool_free(w->pool);
+	for (int i = 0; i < w->nkinds; i++)
+		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
+	ev_loop_destroy(w->loop);
+	pg_conninfo_free(&w->ci);
+	buf_free(&w->done.ids);
+	buf_free(&w->done.attempts);
+	free(w);
+	return 0;
+}
+
+struct ev_loop *worker_loop(const struct worker *w)
+{
+	return w->loop;
+}
+
+const struct cfg *worker_cfg(const struct worker *w)
+{
+	return w->cfg;
+}
+
+const char *worker_id(const struct worker *w)
+{
+	return w->id;
+}
+
+struct pg_pool *worker_pool(const struct worker *w)
+{
+	return w->pool;
+}
