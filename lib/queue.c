@@ -36,8 +36,9 @@ const struct pg_stmt queue_fence = {
 const struct pg_stmt queue_complete = {
 	"pgkb_complete",
 	"WITH done AS ("
-	"  DELETE FROM pgkb.jobs j USING unnest($1::bigint[], $2::int[]) AS c(id, attempt)"
-	"   WHERE j.id = c.id AND j.attempts = c.attempt AND j.lease_owner = $3 AND j.state = 'running'"
+	"  DELETE FROM pgkb.jobs j"
+	"   WHERE j.id = ANY($1::bigint[]) AND j.lease_owner = $3 AND j.state = 'running'"
+	"     AND j.attempts = ($2::int[])[array_position($1::bigint[], j.id)]"
 	"  RETURNING j.id, j.kind, j.payload, j.priority, j.attempts, j.last_error, j.lease_owner,"
 	"            j.created_at, j.started_at) "
 	"INSERT INTO pgkb.job_history"
@@ -87,8 +88,8 @@ const struct pg_stmt queue_handback_jobs = {
 	"pgkb_handback_jobs",
 	"UPDATE pgkb.jobs j SET state = 'queued', attempts = j.attempts - 1, run_at = clock_timestamp(),"
 	"       lease_owner = NULL, lease_until = NULL, last_error = $4"
-	"  FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)"
-	" WHERE j.id = c.id AND j.attempts = c.attempt AND j.lease_owner = $3 AND j.state = 'running' "
+	" WHERE j.id = ANY($1::bigint[]) AND j.lease_owner = $3 AND j.state = 'running'"
+	"   AND j.attempts = ($2::int[])[array_position($1::bigint[], j.id)] "
 	"RETURNING j.id, pg_notify('pgkb_jobs', j.kind)",
 	4,
 };

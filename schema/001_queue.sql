@@ -46,9 +46,9 @@ CREATE TABLE pgkb.jobs (
 );
 -- Claims walk this index: ready jobs of one kind in priority, run_at, id order.
 CREATE INDEX jobs_ready ON pgkb.jobs (kind, priority, run_at, id) WHERE state = 'queued';
--- Lease renewal, hand-back and rescue find running jobs by owner or expiry.
+-- Rescue finds expired leases, hand-back a dead worker's jobs, through the (small) set of running jobs.
+-- Completion and renewal go by primary key. Every index here is written by each claim, so keep them few.
 CREATE INDEX jobs_running ON pgkb.jobs (lease_until) WHERE state = 'running';
-CREATE INDEX jobs_owner ON pgkb.jobs (lease_owner) WHERE state = 'running';
 -- At most one active (queued or running) job per dedupe key.
 CREATE UNIQUE INDEX jobs_dedupe ON pgkb.jobs (dedupe_key) WHERE dedupe_key IS NOT NULL AND state <> 'dead';
 ALTER TABLE pgkb.jobs SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02,
