@@ -11,7 +11,7 @@ int cli_connect(struct cli *c)
 {
 	struct pg_conninfo ci;
 	char *err = NULL;
-	if (pg_conninfo_init(&ci, c->cfg.database_url, getenv("DATABASE_URL") != NULL, "pgkb-cli",
+	if (pg_conninfo_init(&ci, c->cfg.database_url, c->cfg.database_url_from_env, "pgkb-cli",
 	                     (long)c->cfg.connect_timeout_ms, &err) != 0) {
 		fprintf(stderr, "pgkb: %s\n", err);
 		free(err);

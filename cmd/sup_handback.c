@@ -25,7 +25,7 @@ static PGconn *connect_db(struct sup *s)
 		return db;
 	sup_close_db();
 	char *err = NULL;
-	if (pg_conninfo_init(&db_ci, s->cfg.database_url, getenv("DATABASE_URL") != NULL, "pgkb-supervisor",
+	if (pg_conninfo_init(&db_ci, s->cfg.database_url, s->cfg.database_url_from_env, "pgkb-supervisor",
 	                     (long)s->cfg.connect_timeout_ms, &err) != 0) {
 		log_error("%s", err);
 		free(err);

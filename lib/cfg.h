@@ -3,6 +3,7 @@
 #define PGKB_CFG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One worker kind's settings (workers.<kind>.*). */
@@ -16,6 +17,7 @@ enum cfg_worker_kind { CFG_WORKER_CRAWL, CFG_WORKER_INGEST, CFG_WORKER_EMBED, CF
 struct cfg {
 	/* database.* */
 	char *database_url;         /* libpq conninfo or URI; DATABASE_URL overrides; "" = libpq defaults (PG* vars) */
+	bool database_url_from_env; /* database_url came from DATABASE_URL or PGKB_DATABASE_URL, not the file */
 	int pool_size;              /* connections per worker process, besides the LISTEN one */
 	int64_t connect_timeout_ms; /* per connection attempt */
 
@@ -39,7 +41,7 @@ struct cfg {
 	char *metrics_listen; /* "127.0.0.1:9187" or "" for off */
 
 	/* ingest.* */
-	char **ingest_roots; /* NULL-terminated list of absolute directories that path jobs may read */
+	char **ingest_roots; /* NULL-terminated list of absolute directories that path jobs may read (never NULL) */
 	int chunk_size;      /* characters per chunk (target) */
 	int chunk_overlap;   /* characters repeated from the previous chunk */
 	int code_min_length; /* minimum code block length to become a code example */
@@ -73,10 +75,15 @@ struct cfg {
  * a heap message naming the key (and the file line where it applies), e.g.
  * "pgkb.yaml:7: queue.batch_size: expected an integer from 1 to 10000, got \"lots\"". */
 int cfg_load(struct cfg *cfg, const char *path, char *const *envp, char **err);
+/* As cfg_load, with the YAML document in text[0..len) instead of a file (NULL: none); name is used in messages
+ * in place of the file name ("<string>" when NULL). For tests and fuzzing. */
+int cfg_load_string(struct cfg *cfg, const char *name, const char *text, size_t len, char *const *envp, char **err);
+/* Frees everything cfg_load allocated and zeroes *cfg; safe on a zeroed struct. */
 void cfg_free(struct cfg *cfg);
 /* Name of a worker kind as used in config keys and process titles ("crawl", "ingest", "embed", "noop"). */
 const char *cfg_worker_kind_name(enum cfg_worker_kind kind);
-/* Writes the effective configuration as YAML (secrets never included: the database URL's password is masked). */
+/* Writes the effective configuration as YAML (secrets never included: the database URL's password is masked).
+ * Returns a heap string the caller frees. */
 char *cfg_dump(const struct cfg *cfg);
 
 #endif

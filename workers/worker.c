@@ -560,7 +560,7 @@ static int worker_init(struct worker *w, const struct worker_opts *o)
 	const char *app = cfg_worker_kind_name(o->kind);
 	char appname[64];
 	snprintf(appname, sizeof appname, "pgkb-%s", app);
-	if (pg_conninfo_init(&w->ci, url, getenv("DATABASE_URL") != NULL, appname, (long)o->cfg->connect_timeout_ms,
+	if (pg_conninfo_init(&w->ci, url, o->cfg->database_url_from_env, appname, (long)o->cfg->connect_timeout_ms,
 	                     &err) != 0) {
 		log_error("%s", err);
 		free(err);
