@@ -86,4 +86,24 @@ sleep 2
 assert_match "$(cat "$T_DIR/fatal.log")" "exited with code 2: fatal configuration error, not restarting" "exit code 2 is not respawned"
 assert_eq "$(grep -c 'started noop-1' "$T_DIR/fatal.log")" "1" "the fatal worker was started once"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
+
+# --- a broken config at start: exit 2 naming the key and line; no file at all: defaults
+printf 'queue:\n  lease: forever\n' >"$T_DIR/bad.yaml"
+out=$("$SUPERVISOR" -c "$T_DIR/bad.yaml" 2>&1); rc=$?
+assert_eq "$rc" "2" "a broken config file: exit 2"
+assert_match "$out" "bad.yaml:2: queue.lease: expected a duration" "... naming the file, line and key"
+out=$(env -u PGKB_CONFIG PGKB_QUEUE_BATCH_SIZE=77 "$SUPERVISOR" --check 2>&1)
+assert_match "$out" "batch_size: 77" "no file: defaults plus PGKB_* environment overrides"
+
+# --- the supervisor killed outright: its workers notice and exit
+cfg "$T_DIR/f.yaml" 2
+sup_start "$T_DIR/f.yaml" orphan
+wait_for "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name = 'pgkb-noop' AND query LIKE 'LISTEN%'" 20 "2 workers up"
+orphans=$(worker_pids "$SUP_PID")
+kill -KILL "$SUP_PID"; wait "$SUP_PID" 2>/dev/null
+deadline=$(( $(date +%s) + 15 ))
+for p in $orphans; do while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.1; done; done
+left=0; for p in $orphans; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
+assert_eq "$left" "0" "workers exit when their supervisor is gone"
+assert_match "$(cat "$T_DIR/orphan.log")" "draining \((supervisor is gone|SIGTERM)\)" "... after draining"
 finish
