@@ -32,7 +32,7 @@ static const struct v4_block V4_BLOCKS[] = {
 	{{127, 0, 0, 0}, 8, ADDR_LOOPBACK},
 	{{169, 254, 0, 0}, 16, ADDR_LINK_LOCAL},
 	{{172, 16, 0, 0}, 12, ADDR_PRIVATE},
-	{{192, 0, 0, 0}, 24, ADDR_RESERVED},      /* IETF protocol assignments (Oracle's 192.0.0.192 metadata) */
+	{{192, 0, 0, 0}, 24, ADDR_RESERVED},      /* IETF assignments (Oracle metadata 192.0.0.192) */
 	{{192, 0, 2, 0}, 24, ADDR_RESERVED},      /* TEST-NET-1 */
 	{{192, 88, 99, 0}, 24, ADDR_RESERVED},    /* 6to4 relay anycast (deprecated) */
 	{{192, 168, 0, 0}, 16, ADDR_PRIVATE},
@@ -59,7 +59,7 @@ struct v6_block {
 
 static const struct v6_block V6_BLOCKS[] = {
 	{{0x01, 0x00}, 64, ADDR_RESERVED},                    /* 100::/64 discard-only */
-	{{0x20, 0x01, 0x00, 0x00}, 23, ADDR_RESERVED},        /* 2001::/23 IETF: Teredo, ORCHID, benchmarking, ... */
+	{{0x20, 0x01, 0x00, 0x00}, 23, ADDR_RESERVED},        /* 2001::/23 IETF: Teredo, ORCHID, ... */
 	{{0x20, 0x01, 0x0d, 0xb8}, 32, ADDR_RESERVED},        /* documentation */
 	{{0x3f, 0xff, 0x00, 0x00}, 20, ADDR_RESERVED},        /* documentation (RFC 9637) */
 	{{0xfc, 0x00}, 7, ADDR_UNIQUE_LOCAL},

@@ -1,0 +1,415 @@
+/* Link extraction: <a>/<area> hrefs via libxml2's HTML parser, Markdown links of llms.txt; resolved,
+ * deduplicated. */
+#include "links.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "mem.h"
+#include "url.h"
+
+/* Accumulates canonical links: de-duplication through an open-addressing table of indices into out->urls. */
+struct collector {
+	struct links *out;
+	size_t max;
+	char *self; /* canonical URL of the page itself (skipped), may be NULL */
+	char *base; /* base for resolution, may be NULL (absolute links only) */
+	size_t *slots; /* index + 1 into out->urls; 0 is empty */
+	size_t nslots; /* power of two */
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Finds url's slot: the one holding it, or the empty one where it belongs. */
+static size_t *find_slot(const struct collector *c, const char *url)
+{
+	size_t mask = c->nslots - 1, i = (size_t)str_hash(url) & mask;
+	while (c->slots[i] && strcmp(c->out->urls[c->slots[i] - 1], url) != 0)
+		i = (i + 1) & mask;
+	return &c->slots[i];
+}
+
+static void grow_slots(struct collector *c)
+{
+	size_t *old = c->slots, oldn = c->nslots;
+	c->nslots = oldn ? oldn * 2 : 64;
+	c->slots = xcalloc(c->nslots, sizeof *c->slots);
+	for (size_t i = 0; i < oldn; i++)
+		if (old[i])
+			*find_slot(c, c->out->urls[old[i] - 1]) = old[i];
+	free(old);
+}
+
+/* Adds a raw reference: resolves, canonicalises, filters and de-duplicates it. */
+static void collect(struct collector *c, const char *ref)
+{
+	struct links *l = c->out;
+	if (l->truncated || !ref)
+		return;
+	while (*ref == ' ' || *ref == '\t' || *ref == '\n' || *ref == '\r' || *ref == '\f')
+		ref++;
+	if (*ref == '\0' || *ref == '#')
+		return;
+	char *url = c->base ? url_resolve(c->base, ref) : url_canonical(ref);
+	if (!url || (c->self && strcmp(url, c->self) == 0)) {
+		free(url);
+		return;
+	}
+	if ((l->n + 1) * 2 > c->nslots)
+		grow_slots(c);
+	size_t *slot = find_slot(c, url);
+	if (*slot) {
+		free(url);
+		return;
+	}
+	if (l->n >= c->max) {
+		l->truncated = true;
+		free(url);
+		return;
+	}
+	if ((l->n & (l->n - 1)) == 0) /* capacity doubles at powers of two */
+		l->urls = xrealloc(l->urls, (l->n ? l->n * 2 : 1) * sizeof *l->urls);
+	l->urls[l->n++] = url;
+	*slot = l->n;
+}
+
+static void collector_done(struct collector *c)
+{
+	free(c->self);
+	free(c->base);
+	free(c->slots);
+}
+
+/* --- robots directives --- */
+
+void links_robots_directives(const char *content, bool *noindex, bool *nofollow)
+{
+	for (const char *p = content; p && *p;) {
+		p += strspn(p, ", \t\r\n");
+		size_t n = strcspn(p, ", \t\r\n");
+		bool none = n == 4 && strncasecmp(p, "none", 4) == 0;
+		if (none || (n == 7 && strncasecmp(p, "noindex", 7) == 0))
+			*noindex = true;
+		if (none || (n == 8 && strncasecmp(p, "nofollow", 8) == 0))
+			*nofollow = true;
+		p += n;
+	}
+}
+
+/* --- HTML --- */
+
+/* Next node in document order, or NULL at the end. */
+static xmlNode *walk_next(xmlNode *n)
+{
+	if (n->type == XML_ELEMENT_NODE && n->children)
+		return n->children;
+	while (n) {
+		if (n->next)
+			return n->next;
+		n = n->parent;
+		if (n && (n->type == XML_HTML_DOCUMENT_NODE || n->type == XML_DOCUMENT_NODE))
+			return NULL;
+	}
+	return NULL;
+}
+
+static bool is_elem(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->name && strcasecmp((const char *)n->name, name) == 0;
+}
+
+/* True when the space-separated attribute value has token (case-insensitive). */
+static bool has_token(const char *v, const char *token)
+{
+	size_t tl = strlen(token);
+	for (const char *p = v; p && *p;) {
+		p += strspn(p, " \t\r\n\f");
+		size_t n = strcspn(p, " \t\r\n\f");
+		if (n == tl && strncasecmp(p, token, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* First pass: the first <base href> and the <meta name="robots"> directives. */
+static void scan_head(xmlDoc *doc, struct collector *c, const char *page)
+{
+	bool have_base = false;
+	for (xmlNode *n = doc->children; n; n = walk_next(n)) {
+		if (!have_base && is_elem(n, "base")) {
+			char *href = (char *)xmlGetProp(n, (const xmlChar *)"href");
+			if (href) {
+				have_base = true;
+				char *b = url_resolve(page, href);
+				if (b) {
+					free(c->base);
+					c->base = b;
+				}
+				xmlFree(href);
+			}
+		} else if (is_elem(n, "meta")) {
+			char *name = (char *)xmlGetProp(n, (const xmlChar *)"name");
+			if (name && strcasecmp(name, "robots") == 0) {
+				char *content = (char *)xmlGetProp(n, (const xmlChar *)"content");
+				links_robots_directives(content, &c->out->noindex, &c->out->nofollow);
+				xmlFree(content);
+			}
+			xmlFree(name);
+		}
+	}
+}
+
+/* Second pass: every <a href> and <area href>. */
+static void scan_links(xmlDoc *doc, struct collector *c)
+{
+	for (xmlNode *n = doc->children; n && !c->out->truncated; n = walk_next(n)) {
+		if (!is_elem(n, "a") && !is_elem(n, "area"))
+			continue;
+		char *href = (char *)xmlGetProp(n, (const xmlChar *)"href");
+		if (!href)
+			continue;
+		char *rel = (char *)xmlGetProp(n, (const xmlChar *)"rel");
+		if (rel && has_token(rel, "nofollow"))
+			c->out->skipped_nofollow++;
+		else
+			collect(c, href);
+		xmlFree(rel);
+		xmlFree(href);
+	}
+}
+
+/* The encoding to hand libxml2: the caller's charset; none (libxml2 then reads a BOM or <meta> charset) when
+ * the page has either; else UTF-8, libxml2's own fallback being Latin-1. */
+static const char *choose_encoding(const char *html, size_t len, const char *charset)
+{
+	if (charset && *charset)
+		return charset;
+	if (len >= 2 && (memcmp(html, "\xFE\xFF", 2) == 0 || memcmp(html, "\xFF\xFE", 2) == 0))
+		return NULL; /* UTF-16 byte-order mark */
+	size_t n = len < 4096 ? len : 4096;
+	for (size_t i = 0; i + 7 <= n; i++)
+		if ((html[i] | 0x20) == 'c' && strncasecmp(html + i, "charset", 7) == 0)
+			return NULL;
+	return "UTF-8";
+}
+
+int links_from_html(const char *html, size_t len, const char *page_url, const char *charset, size_t max_links,
+                    struct links *out)
+{
+	memset(out, 0, sizeof *out);
+	struct collector c = {.out = out, .max = max_links ? max_links : LINKS_DEFAULT_MAX};
+	c.self = url_canonical(page_url);
+	if (!c.self)
+		return -1;
+	c.base = xstrdup(c.self);
+	if (html && len > 0 && len <= INT_MAX) {
+		int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+		           HTML_PARSE_COMPACT;
+		const char *enc = choose_encoding(html, len, charset);
+		htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, enc, opts);
+		if (!doc && enc)
+			doc = htmlReadMemory(html, (int)len, NULL, NULL, opts);
+		if (doc) {
+			scan_head(doc, &c, c.self);
+			if (!out->nofollow)
+				scan_links(doc, &c);
+			xmlFreeDoc(doc);
+		}
+	}
+	collector_done(&c);
+	return 0;
+}
+
+/* --- llms.txt (Markdown) --- */
+
+/* Parses a link destination starting at s[i], just after the opening parenthesis. On success stores it in
+ * dst and dlen and returns the index of the closing parenthesis. Otherwise returns 0 and sets *stop to the
+ * furthest index it examined: the caller resumes there, so no byte is scanned twice and a line costs O(n). */
+static size_t md_destination(const char *s, size_t n, size_t i, const char **dst, size_t *dlen, size_t *stop)
+{
+	*stop = n;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	size_t start = i, end;
+	if (i < n && s[i] == '<') {
+		const char *gt = memchr(s + i, '>', n - i);
+		if (!gt)
+			return 0;
+		start = i + 1;
+		end = (size_t)(gt - s);
+		i = end + 1;
+	} else {
+		int depth = 0;
+		for (; i < n && s[i] != ' ' && s[i] != '\t'; i++) {
+			if (s[i] == '(')
+				depth++;
+			else if (s[i] == ')' && depth-- == 0)
+				break;
+		}
+		end = i;
+	}
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < n && (s[i] == '"' || s[i] == '\'')) { /* a title */
+		const char *q = memchr(s + i + 1, s[i], n - i - 1);
+		if (!q)
+			return 0;
+		i = (size_t)(q - s) + 1;
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+	}
+	if (i >= n || s[i] != ')') {
+		*stop = i;
+		return 0;
+	}
+	*dst = s + start;
+	*dlen = end - start;
+	return i;
+}
+
+static void collect_n(struct collector *c, const char *s, size_t n)
+{
+	if (n == 0 || n > URL_MAX_LEN)
+		return;
+	char *ref = xstrndup(s, n);
+	collect(c, ref);
+	free(ref);
+}
+
+/* "[label]: target" reference definitions. Returns true when the line was one. */
+static bool md_definition(struct collector *c, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && i < 3 && s[i] == ' ')
+		i++;
+	if (i >= n || s[i] != '[')
+		return false;
+	const char *close = memchr(s + i, ']', n - i);
+	if (!close || (size_t)(close - s) + 1 >= n || close[1] != ':')
+		return false;
+	i = (size_t)(close - s) + 2;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	size_t start = i;
+	while (i < n && s[i] != ' ' && s[i] != '\t')
+		i++;
+	if (start < n && s[start] == '<' && i - start >= 2 && s[i - 1] == '>')
+		collect_n(c, s + start + 1, i - start - 2);
+	else
+		collect_n(c, s + start, i - start);
+	return true;
+}
+
+/* An autolink "<http(s)://...>" starting at s[i]: returns the index of its '>', or 0. */
+static size_t md_autolink(const char *s, size_t n, size_t i)
+{
+	size_t rest = n - i - 1;
+	const char *p = s + i + 1;
+	bool http = rest > 7 && strncasecmp(p, "http://", 7) == 0;
+	bool https = rest > 8 && strncasecmp(p, "https://", 8) == 0;
+	if (!http && !https)
+		return 0;
+	for (size_t j = i + 1; j < n; j++) {
+		if (s[j] == '>')
+			return j;
+		if (s[j] == ' ' || s[j] == '\t' || s[j] == '<')
+			return 0;
+	}
+	return 0;
+}
+
+/* Inline links and autolinks of one line; brackets are matched with a small stack, so the scan is linear. */
+static void md_line(struct collector *c, const char *s, size_t n)
+{
+	size_t stack[32];
+	size_t sp = 0;
+	for (size_t i = 0; i < n && !c->out->truncated; i++) {
+		if (s[i] == '\\') {
+			i++;
+		} else if (s[i] == '`') { /* inline code: skip to the closing backtick */
+			const char *close = memchr(s + i + 1, '`', n - i - 1);
+			if (close)
+				i = (size_t)(close - s);
+		} else if (s[i] == '[') {
+			if (sp < sizeof stack / sizeof stack[0])
+				stack[sp++] = i;
+		} else if (s[i] == ']' && sp > 0) {
+			size_t open = stack[--sp], end, stop = i + 1;
+			const char *dst;
+			size_t dlen;
+			end = 0;
+			if (i + 1 < n && s[i + 1] == '(')
+				end = md_destination(s, n, i + 2, &dst, &dlen, &stop);
+			if (end) {
+				if (!(open > 0 && s[open - 1] == '!')) /* images are not links */
+					collect_n(c, dst, dlen);
+				i = end;
+				sp = 0;
+			} else {
+				i = stop - 1; /* the loop's i++ resumes at stop */
+			}
+		} else if (s[i] == '<') {
+			size_t end = md_autolink(s, n, i);
+			if (end) {
+				collect_n(c, s + i + 1, end - i - 1);
+				i = end;
+			}
+		}
+	}
+}
+
+/* True when the line opens or closes a fenced code block (``` or ~~~ after at most three spaces). */
+static bool md_fence(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && i < 3 && s[i] == ' ')
+		i++;
+	return n - i >= 3 && (memcmp(s + i, "```", 3) == 0 || memcmp(s + i, "~~~", 3) == 0);
+}
+
+int links_from_llms_txt(const char *txt, size_t len, const char *base_url, size_t max_links,
+                        struct links *out)
+{
+	memset(out, 0, sizeof *out);
+	struct collector c = {.out = out, .max = max_links ? max_links : LINKS_DEFAULT_MAX};
+	if (base_url) {
+		c.base = url_canonical(base_url);
+		if (!c.base)
+			return -1;
+		c.self = xstrdup(c.base);
+	}
+	bool in_fence = false;
+	for (size_t i = 0; txt && i < len && !out->truncated;) {
+		const char *nl = memchr(txt + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - txt) : len;
+		size_t n = e - i;
+		if (md_fence(txt + i, n))
+			in_fence = !in_fence;
+		else if (!in_fence && !md_definition(&c, txt + i, n))
+			md_line(&c, txt + i, n);
+		i = e + 1;
+	}
+	collector_done(&c);
+	return 0;
+}
+
+void links_free(struct links *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->urls[i]);
+	free(l->urls);
+	memset(l, 0, sizeof *l);
+}
