@@ -24,5 +24,13 @@ int cli_status(struct cli *c, int argc, char **argv);
 int cli_jobs(struct cli *c, int argc, char **argv);
 int cli_retry(struct cli *c, int argc, char **argv);
 int cli_cancel(struct cli *c, int argc, char **argv);
+/* pgkb enqueue crawl URL [--depth N] [--max-pages N] [--include GLOB] [--exclude GLOB] (cli_crawl.c) */
+int cli_enqueue_crawl(struct cli *c, int argc, char **argv);
+/* The crawls section of pgkb status: each crawl's progress (cli_crawl.c). watch: refresh until done. */
+int cli_status_crawls(struct cli *c, int watch);
+/* pgkb enqueue ingest PATH… (cli_ingest.c) */
+int cli_enqueue_ingest(struct cli *c, int argc, char **argv);
+/* The documents section of pgkb status: documents by status for each source (cli_ingest.c). */
+int cli_status_documents(struct cli *c);
 
 #endif

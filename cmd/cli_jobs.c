@@ -13,6 +13,13 @@ static const char *const enqueue_sql =
 
 int cli_enqueue(struct cli *c, int argc, char **argv)
 {
+	/* Shorthands that build the payload: pgkb enqueue crawl URL …, pgkb enqueue ingest PATH … */
+	if (argc >= 3 && argv[2][0] != '{') {
+		if (strcmp(argv[1], "crawl") == 0)
+			return cli_enqueue_crawl(c, argc - 1, argv + 1);
+		if (strcmp(argv[1], "ingest") == 0)
+			return cli_enqueue_ingest(c, argc - 1, argv + 1);
+	}
 	static const struct option opts[] = {
 		{"priority", required_argument, NULL, 'p'}, {"run-at", required_argument, NULL, 'r'},
 		{"max-attempts", required_argument, NULL, 'm'}, {"dedupe", required_argument, NULL, 'd'},
@@ -51,8 +58,11 @@ int cli_enqueue(struct cli *c, int argc, char **argv)
 
 int cli_status(struct cli *c, int argc, char **argv)
 {
+	int watch = argc > 1 && strcmp(argv[1], "--watch") == 0;
 	if (cli_connect(c) != 0)
 		return 1;
+	if (watch)
+		return cli_status_crawls(c, 1);
 	PGresult *r = cli_exec(c, "status",
 		"SELECT kind, state, count(*) AS jobs,"
 		"       coalesce(to_char(justify_interval(date_trunc('second', now() - min(run_at)"
@@ -86,6 +96,8 @@ int cli_status(struct cli *c, int argc, char **argv)
 	printf("\nDead jobs: %s%s\n", PQgetvalue(r, 0, 0),
 	       strcmp(PQgetvalue(r, 0, 0), "0") ? " (pgkb jobs --dead; pgkb retry ID)" : "");
 	PQclear(r);
+	if (cli_status_documents(c) != 0 || cli_status_crawls(c, 0) != 0)
+		return 1;
 	return 0;
 }
 

@@ -114,4 +114,4 @@ static void noop_abandon(struct job_run *r)
 	r->state = NULL;
 }
 
-const struct handler noop_handler = {"noop", noop_run, noop_abandon};
+const struct handler noop_handler = {.kind = "noop", .run = noop_run, .abandon = noop_abandon};

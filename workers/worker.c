@@ -505,8 +505,17 @@ static void start_drain(struct worker *w, const char *why)
 		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
 	ev_timer_set(&w->drain, w->cfg->drain_timeout_ms / 1000.0, 0.);
 	ev_timer_start(w->loop, &w->drain);
+	for (int i = 0; i < w->nkinds; i++)
+		if (w->kinds[i].handler->drain)
+			w->kinds[i].handler->drain(w);
 	flush_done(w);
 	maybe_exit(w);
+}
+
+/* True while the worker drains: handlers stop starting new work (e.g. fan-out). */
+bool worker_draining(const struct worker *w)
+{
+	return w->draining;
 }
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
@@ -620,14 +629,24 @@ int worker_main(const struct worker_opts *o)
 		w->parent.data = w;
 		ev_io_start(w->loop, &w->parent);
 	}
+	int code = 0;
+	for (int i = 0; i < w->nkinds; i++)
+		if (w->kinds[i].handler->start && w->kinds[i].handler->start(w) != 0) {
+			log_error("%s handler failed to start: fatal configuration error", w->kinds[i].handler->kind);
+			code = 2;
+		}
 	log_info("worker %s started: kinds %d, concurrency %d, batch %d, database %s", w->id, w->nkinds,
 	         w->concurrency, w->batch, w->ci.describe);
 
-	ev_run(w->loop, 0);
+	if (code == 0)
+		ev_run(w->loop, 0);
 
 	log_info("worker stopped: %lld completed, %lld failed, %lld refused by the fence", w->completed, w->failed,
 	         w->refused);
 	w->stopping = true;
+	for (int i = 0; i < w->nkinds; i++)
+		if (w->kinds[i].handler->stop)
+			w->kinds[i].handler->stop(w);
 	pool_free(w->pool);
 	for (int i = 0; i < w->nkinds; i++)
 		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
@@ -636,7 +655,7 @@ int worker_main(const struct worker_opts *o)
 	buf_free(&w->done.ids);
 	buf_free(&w->done.attempts);
 	free(w);
-	return 0;
+	return code;
 }
 
 struct ev_loop *worker_loop(const struct worker *w)

@@ -30,6 +30,13 @@ struct handler {
 	const char *kind;
 	void (*run)(struct job_run *run);
 	void (*abandon)(struct job_run *run);
+	/* Optional, once per worker process: start() before the first job (return -1 for a fatal
+	 * configuration error: the worker exits with code 2); stop() after the loop ends, to free what start()
+	 * made. A handler keeps its per-process state in its own file (a worker process runs one loop). */
+	int (*start)(struct worker *w);
+	void (*stop)(struct worker *w);
+	/* Optional: called when the worker starts draining (stop starting new network work). */
+	void (*drain)(struct worker *w);
 };
 
 struct worker_opts {
@@ -56,6 +63,7 @@ struct ev_loop *worker_loop(const struct worker *w);
 const struct cfg *worker_cfg(const struct worker *w);
 const char *worker_id(const struct worker *w);
 struct pg_pool *worker_pool(const struct worker *w);
+bool worker_draining(const struct worker *w);
 
 /* The handlers of the job kinds a worker kind runs (NULL-terminated). */
 const struct handler *const *handlers_for(enum cfg_worker_kind kind);
