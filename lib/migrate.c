@@ -29,6 +29,16 @@ static const char *const create_table_sql =
 	"  duration_ms integer NOT NULL DEFAULT 0,"
 	"  UNIQUE (version, migration_name))";
 
+/* An existing Archon database has its own archon_migrations (checksum varchar(32), no duration): widen it. */
+static const char *const upgrade_table_sql =
+	"DO $$ BEGIN"
+	"  IF (SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+	"        AND table_name = 'archon_migrations' AND column_name = 'checksum') <> 'text' THEN"
+	"    ALTER TABLE archon_migrations ALTER COLUMN checksum TYPE text;"
+	"  END IF;"
+	"  ALTER TABLE archon_migrations ADD COLUMN IF NOT EXISTS duration_ms integer NOT NULL DEFAULT 0;"
+	"END $$";
+
 struct migration {
 	char *file;    /* NNN_name.sql */
 	char *version; /* NNN */
@@ -171,7 +181,8 @@ static int prepare_run(PGconn *c, const char *dir, struct migration **m, PGresul
 {
 	if (exec_ok(c, "SET client_min_messages = warning", "setting up the session", err) ||
 	    exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "taking the migration lock", err) ||
-	    exec_ok(c, create_table_sql, "creating archon_migrations", err))
+	    exec_ok(c, create_table_sql, "creating archon_migrations", err) ||
+	    exec_ok(c, upgrade_table_sql, "upgrading archon_migrations", err))
 		return -1;
 	int n = load_migrations(dir, m, err);
 	if (n < 0)
