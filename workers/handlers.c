@@ -1,9 +1,10 @@
 /* Which job kinds each worker kind runs. */
+#include "ingest.h"
 #include "noop.h"
 #include "worker.h"
 
 /* ingest workers also answer noop health checks, so a default deployment runs them. */
-static const struct handler *const ingest_handlers[] = {&noop_handler, NULL};
+static const struct handler *const ingest_handlers[] = {&ingest_handler, &noop_handler, NULL};
 static const struct handler *const crawl_handlers[] = {NULL};
 static const struct handler *const embed_handlers[] = {NULL};
 static const struct handler *const noop_handlers[] = {&noop_handler, NULL};

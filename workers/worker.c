@@ -154,6 +154,11 @@ static void on_flush(struct ev_loop *loop, ev_prepare *p, int revents)
 	try_claim(w);
 }
 
+void job_release(struct job_run *r)
+{
+	free_run(r);
+}
+
 static void end_run(struct job_run *r)
 {
 	r->finished = true;
@@ -467,10 +472,13 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 		queue_array_add(&ids, r->job.id);
 		queue_array_add(&atts, r->job.attempt);
 		n++;
-		if (r->handler && r->handler->abandon)
-			r->handler->abandon(r);
 		unlink_run(r);
-		free_run(r);
+		if (r->handler && r->handler->abandon) {
+			r->handler->abandon(r);
+			free_run(r);
+		} else {
+			r->abandoned = true; /* its pending I/O callback releases it */
+		}
 	}
 	queue_array_close(&ids);
 	queue_array_close(&atts);

@@ -20,7 +20,8 @@ struct job_run {
 	const struct handler *handler;
 	void *state; /* the handler's own */
 	struct job_run *prev, *next;
-	bool finished; /* succeed/fail was called */
+	bool finished;  /* succeed/fail was called */
+	bool abandoned; /* handed back while the handler awaited I/O: its callback must call job_release() */
 };
 
 /* A job kind's implementation. run() starts the job and must end it, now or later from the loop, with
@@ -58,6 +59,9 @@ int worker_main(const struct worker_opts *opts);
 void job_succeed(struct job_run *run);
 void job_succeed_with(struct job_run *run, struct pg_req *writes);
 void job_fail(struct job_run *run, const char *error, bool permanent);
+/* Frees an abandoned run (see job_run.abandoned); handlers without an abandon() hook call it from the I/O
+ * callback that finds the run abandoned. */
+void job_release(struct job_run *run);
 
 struct ev_loop *worker_loop(const struct worker *w);
 const struct cfg *worker_cfg(const struct worker *w);
