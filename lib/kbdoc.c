@@ -88,7 +88,11 @@ int kbdoc_build(const char *data, size_t len, const char *content_type, const ch
 
 	struct chunk_list chunks = CHUNK_LIST_INIT;
 	struct chunk_opts copts = {o->chunk_size, o->chunk_overlap, out->title};
-	chunk_text(out->markdown, out->markdown_len, &copts, &chunks);
+	if (chunk_text(out->markdown, out->markdown_len, &copts, &chunks) < 0) {
+		*err = xasprintf("invalid chunking settings: size %d, overlap %d", o->chunk_size, o->chunk_overlap);
+		kbdoc_free(out);
+		return -1;
+	}
 	json_t *rows = json_array();
 	for (size_t i = 0; i < chunks.n; i++)
 		json_array_append_new(rows, chunk_row(&chunks.items[i], (int)i, url, source_id, out->title));

@@ -259,6 +259,44 @@ TEST(unclosed_fence_is_closed_in_its_chunk)
 	chunk_list_free(&l);
 }
 
+TEST(pieces_of_lines_never_read_as_fences)
+{
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < 40; i++) /* fence-looking runs inside prose lines, and an indented one */
+		buf_printf(&b, "word%d and ```sql more ~~~~ text `x` here%s\n", i, i % 3 ? "" : " end.");
+	buf_puts(&b, "     ```not a fence either\n\n```\n");
+	for (int i = 0; i < 30; i++) /* a giant block whose lines hold runs of the fence character */
+		buf_printf(&b, "code %d ```` ``` ``                                     `\n", i);
+	buf_puts(&b, "```\n");
+	for (int overlap = 0; overlap <= 30; overlap += 15) {
+		struct chunk_list l = CHUNK_LIST_INIT;
+		chunk(b.data, 64, overlap, NULL, &l);
+		check_chunks(&l, 64, 0);
+		size_t block = (size_t)(strstr(b.data, "\n```\ncode") + 1 - b.data);
+		for (size_t i = 0; i < l.n; i++) {
+			const char *c = l.items[i].content;
+			bool fence_like = (c[0] == '`' || c[0] == '~') && c[1] == c[0] && c[2] == c[0];
+			bool reopened = !strncmp(c, "```\n", 4) && l.items[i].offset >= block; /* the block's own */
+			if (fence_like && !reopened)
+				TEST_FAIL_AT("chunk %zu starts with a fence-like piece: %s", i, c);
+		}
+		chunk_list_free(&l);
+	}
+	buf_free(&b);
+}
+
+TEST(a_block_that_exactly_fits_is_whole)
+{
+	/* an unclosed block: the closing fence a chunk adds counts too */
+	const char *md = "Intro words.\n\n```\n0123456789012345678901234567890123456789012345678901234";
+	struct chunk_list l = CHUNK_LIST_INIT;
+	ASSERT_INT_EQ(chunk(md, 64, 0, NULL, &l), 2);
+	check_chunks(&l, 64, 0);
+	ASSERT_STR_EQ(l.items[0].content, "Intro words.");
+	ASSERT_TRUE(!strncmp(l.items[1].content, "```\n0123", 8));
+	chunk_list_free(&l);
+}
+
 /* ---- overlap, headings --------------------------------------------------------------------- */
 
 TEST(overlap_repeats_the_previous_tail)
