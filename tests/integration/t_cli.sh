@@ -9,9 +9,15 @@ write_config "$T_DIR/pgkb.yaml" "workers:
   ingest: {processes: 0}
   crawl: {processes: 0}
   embed: {processes: 0}"
+# history older than queue.history_retention (7 days by default) is pruned by the workers
+sql "INSERT INTO pgkb.job_history (id, kind, payload, priority, state, attempts, created_at, finished_at)
+     VALUES (-1, 'noop', '{}', 0, 'succeeded', 1, now() - interval '9 days', now() - interval '8 days'),
+            (-2, 'noop', '{}', 0, 'succeeded', 1, now() - interval '2 days', now() - interval '1 day')"
 sup_start "$T_DIR/pgkb.yaml" sup
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'pgkb-noop' AND query LIKE 'LISTEN%'" 20 "worker up"
 worker=$(worker_pids "$SUP_PID")
+wait_for "SELECT NOT EXISTS (SELECT 1 FROM pgkb.job_history WHERE id = -1)" 10 "history older than the retention pruned"
+assert_eq "$(sql 'SELECT count(*) FROM pgkb.job_history WHERE id = -2')" "1" "recent history kept"
 
 bad=$("$PGKB" enqueue noop '{"sleep_ms": "soon"}')
 wait_for "SELECT state = 'dead' FROM pgkb.jobs WHERE id = $bad" 10 "malformed payload: job dead"

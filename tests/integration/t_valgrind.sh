@@ -5,11 +5,18 @@
 if [ -n "${PGKB_NO_VALGRIND:-}" ] || ! command -v valgrind >/dev/null; then echo "valgrind run skipped (sanitizer build)"; echo "0 passed, 0 failed"; exit 0; fi
 pg_start
 migrate
+mkdir -p "$T_DIR/docs"
+cp /usr/share/doc/postgresql-doc-15/html/sql-createindex.html /usr/share/doc/postgresql-doc-15/html/tutorial-select.html "$T_DIR/docs/" 2>/dev/null
+printf '# Notes\n\nSome text.\n\n```sh\necho hello world from a code block that is long enough\n```\n' >"$T_DIR/docs/notes.md"
+head -c 3000 /dev/urandom >"$T_DIR/docs/binary.html"
 LEASE=10s write_config "$T_DIR/pgkb.yaml" "workers:
   noop: {processes: 1, concurrency: 8}
   ingest: {processes: 1, concurrency: 2}
   crawl: {processes: 0}
-  embed: {processes: 0}"
+  embed: {processes: 0}
+ingest:
+  roots: [\"$T_DIR/docs\"]
+  code_min_length: 20"
 SUP_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --log-file=$T_DIR/vg.%p.txt" \
 	sup_start "$T_DIR/pgkb.yaml" sup
 wait_for "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name IN ('pgkb-noop', 'pgkb-ingest') AND query LIKE 'LISTEN%'" 60 "workers up under valgrind"
@@ -17,9 +24,12 @@ sql "INSERT INTO pgkb.jobs(kind, payload, max_attempts) VALUES
 	('noop', '{}', 5), ('noop', '{\"log\": true}', 5), ('noop', '{\"sleep_ms\": 200, \"log\": true}', 5),
 	('noop', '{\"fail\": \"nope\"}', 1), ('noop', '{\"sleep_ms\": -1}', 5), ('noop', '{\"log\": \"yes\"}', 5)"
 sql "INSERT INTO pgkb.jobs(kind, payload) SELECT 'noop', '{\"log\": true}' FROM generate_series(1, 200)"
-wait_for "SELECT count(*) = 0 FROM pgkb.jobs WHERE state <> 'dead'" 120 "jobs finished under valgrind"
+sql "INSERT INTO pgkb.jobs(kind, payload) VALUES ('ingest', '{\"path\": \"$T_DIR/docs\"}'), ('ingest', '{\"path\": \"/etc/passwd\"}'),
+	('ingest', '{\"content\": \"inline text\", \"url\": \"note://1\"}'), ('ingest', '{\"document_id\": 12345}')"
+wait_for "SELECT count(*) = 0 FROM pgkb.jobs WHERE state <> 'dead' AND kind <> 'embed'" 300 "jobs finished under valgrind"
+assert_eq "$(sql "SELECT string_agg(status, ',' ORDER BY url) FROM pgkb.documents")" "failed,chunked,chunked,chunked,chunked" "whole ingest jobs ran under valgrind"
 assert_eq "$(sql 'SELECT count(*) FROM pgkb.noop_log')" "202" "result-writing jobs ran"
-assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE state = 'dead'")" "3" "bad jobs dead"
+assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE state = 'dead'")" "5" "bad jobs dead"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
 n=$(ls "$T_DIR"/vg.*.txt | wc -l)
 assert_ge "$n" 3 "valgrind logs from the supervisor and both workers"
