@@ -17,8 +17,16 @@ run_suite() { # NAME BUILD_DIR CMAKE_ARGS...
 	cmake -S "$SRC" -B "$dir" "$@" >/dev/null
 	cmake --build "$dir" -j"$JOBS" 2>&1 | grep -E "error|warning" && return 1
 	echo "=== $name: tests"
-	(cd "$dir" && ctest --output-on-failure --timeout 900) || return 1
+	local rc=0
+	(cd "$dir" && ctest --output-on-failure --timeout 900) 2>&1 | tee "$dir/ctest.out" || rc=1
+	grep -q "100% tests passed" "$dir/ctest.out" || rc=1
+	local line total failed
+	line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$dir/ctest.out" | tail -1)
+	total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line"); failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+	ALL_PASS=$((ALL_PASS + ${total:-0} - ${failed:-0})); ALL_FAIL=$((ALL_FAIL + ${failed:-1}))
+	return $rc
 }
+ALL_PASS=0; ALL_FAIL=0
 
 run_suite "plain build" "$SRC/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo || status=1
 if [ "$QUICK" = 0 ]; then
@@ -42,5 +50,7 @@ if [ "$QUICK" = 0 ]; then
 		rm -rf "$corpus" "$corpus.log"
 	done
 	echo "fuzz: $fz_pass passed, $fz_fail failed"
+	ALL_PASS=$((ALL_PASS + fz_pass)); ALL_FAIL=$((ALL_FAIL + fz_fail))
 fi
+echo "all: $ALL_PASS passed, $ALL_FAIL failed"
 exit $status
