@@ -24,6 +24,8 @@ int cli_status(struct cli *c, int argc, char **argv);
 int cli_jobs(struct cli *c, int argc, char **argv);
 int cli_retry(struct cli *c, int argc, char **argv);
 int cli_cancel(struct cli *c, int argc, char **argv);
+/* pgkb search "QUERY" [-k N] [--source ID] [--code] (cli_search.c) */
+int cli_search(struct cli *c, int argc, char **argv);
 /* pgkb enqueue crawl URL [--depth N] [--max-pages N] [--include GLOB] [--exclude GLOB] (cli_crawl.c) */
 int cli_enqueue_crawl(struct cli *c, int argc, char **argv);
 /* The crawls section of pgkb status: each crawl's progress (cli_crawl.c). watch: refresh until done. */
