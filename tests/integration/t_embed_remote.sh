@@ -171,4 +171,27 @@ rl_lines=$(grep -o "\[embed-[12] [0-9]*\] embed: provider openai.*rate limit $T_
 assert_eq "$(printf '%s\n' "$rl_lines" | sed 's/ .*rate limit / /' | sort -u | wc -l)" "2" "both embed processes use a rate limiter"
 assert_eq "$(printf '%s\n' "$rl_lines" | sed 's/.*rate limit //' | sort -u | wc -l)" "1" "... the same shared file"
 EMBED_PROCS=2 sup_stop
+
+# --- the ollama provider: native POST /api/embed, batched, vectors stored with the configured model
+write_config "$T_DIR/ollama.yaml" "workers:
+  embed: {processes: 1, concurrency: 2}
+  ingest: {processes: 0}
+  crawl: {processes: 0}
+  noop: {processes: 0}
+embed:
+  provider: ollama
+  model: nomic-test
+  base_url: http://127.0.0.1:$API
+  batch_size: 4
+  timeout: 2s"
+sup_run "$T_DIR/ollama.yaml" sup-ollama
+plan ok
+d=$(make_doc https://s.test/ollama 6 "'ollama chunk ' || g")
+enqueue_embed "$d" >/dev/null
+wait_for "SELECT status = 'ready' FROM pgkb.documents WHERE id = $d" 20 "ollama: document ready"
+assert_eq "$(reqs path | tr ' ' '\n' | sort -u)" "/api/embed" "ollama: POST /api/embed"
+assert_eq "$(reqs inputs | tr ' ' '\n' | sort -n | tr '\n' ' ')" "3 4 " "ollama: 7 texts in batches of 4 and 3"
+assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE url = 'https://s.test/ollama' AND embedding_model = 'nomic-test'
+                  AND embedding_dimension = 384 AND cardinality(embedding_384) = 384")" "6" "ollama: vectors stored"
+sup_stop
 finish
