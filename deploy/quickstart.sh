@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # pgkb quick start: installs what is missing, builds, starts a local PostgreSQL cluster that pgkb owns
-# (data under .pgkb/ in the checkout), migrates, starts the supervisor, runs a health-check job through the
-# queue and prints the status. Safe to run again: it reuses the build, the cluster and a running supervisor.
-# usage: deploy/quickstart.sh [stop]
+# (data under .pgkb/ in the checkout), migrates, starts the supervisor, and ingests the PostgreSQL HTML
+# documentation (or the PATH or URL given), showing progress until every document is done; then prints a
+# summary and a sample search. Safe to run again: it reuses the build, the cluster and a running supervisor,
+# and unchanged documents are not written again.
+# usage: deploy/quickstart.sh [PATH | URL]     deploy/quickstart.sh stop
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${PGKB_HOME:-$SRC/.pgkb}
@@ -42,9 +44,30 @@ fi
 psql -qAtX -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'pgkb'" | grep -q 1 || psql -qX -d postgres -c "CREATE DATABASE pgkb"
 "$BIN/pgkb" migrate
 
+TARGET=${1:-/usr/share/doc/postgresql-doc-15/html}
+case $TARGET in
+	http://*|https://*) ROOT=/nonexistent ;;
+	*) TARGET=$(realpath "$TARGET"); ROOT=$TARGET; [ -d "$ROOT" ] || ROOT=$(dirname "$ROOT") ;;
+esac
+
 echo "==> supervisor"
 CONFIG=$STATE/pgkb.yaml
-[ -f "$CONFIG" ] || cp "$SRC/deploy/pgkb.example.yaml" "$CONFIG"
+cat >"$CONFIG.new" <<YAML
+# written by deploy/quickstart.sh; see deploy/pgkb.example.yaml for every key
+log: {level: info}
+ingest:
+  roots: ["$ROOT"]
+workers:
+  crawl: {processes: 1}
+  ingest: {processes: 2}
+  embed: {processes: 1}
+YAML
+if ! cmp -s "$CONFIG.new" "$CONFIG"; then
+	mv "$CONFIG.new" "$CONFIG"
+	[ -f "$STATE/supervisor.pid" ] && kill -HUP "$(cat "$STATE/supervisor.pid")" 2>/dev/null || true
+else
+	rm -f "$CONFIG.new"
+fi
 if [ -f "$STATE/supervisor.pid" ] && kill -0 "$(cat "$STATE/supervisor.pid")" 2>/dev/null; then
 	echo "already running (pid $(cat "$STATE/supervisor.pid"))"
 else
@@ -53,20 +76,43 @@ else
 	echo "started (pid $!, log $STATE/supervisor.log)"
 fi
 
-echo "==> health check through the queue"
-id=$(psql -qAtX -c "INSERT INTO pgkb.jobs(kind, payload) VALUES ('noop', '{\"log\": true}') RETURNING id")
-for _ in $(seq 1 100); do
-	[ "$(psql -qAtX -c "SELECT count(*) FROM pgkb.noop_log WHERE job_id = $id")" = 1 ] && break
-	sleep 0.1
+echo "==> ingesting $TARGET"
+t0=$(date +%s)
+case $TARGET in
+	http://*|https://*) "$BIN/pgkb" enqueue crawl "$TARGET" >/dev/null ;;
+	*) "$BIN/pgkb" enqueue ingest "$TARGET" >/dev/null ;;
+esac
+pending() {
+	psql -qAtX -c "SELECT (SELECT count(*) FROM pgkb.jobs WHERE state IN ('queued', 'running') AND run_at <= now() + interval '1 minute')
+	                    + (SELECT count(*) FROM pgkb.documents WHERE status IN ('queued', 'fetched'))"
+}
+sleep 1
+while [ "$(pending)" != 0 ]; do
+	line=$(psql -qAtX -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE status IN ('chunked', 'embedded', 'ready')),
+	                                 count(*) FILTER (WHERE status = 'ready') FROM pgkb.documents")
+	set -- $line
+	printf '\r  %s documents: %s chunked, %s ready   ' "$1" "$2" "$3"
+	sleep 1
 done
-[ "$(psql -qAtX -c "SELECT count(*) FROM pgkb.noop_log WHERE job_id = $id")" = 1 ] \
-	|| { echo "health-check job $id did not run; see $STATE/supervisor.log" >&2; exit 1; }
-echo "job $id ran on $(psql -qAtX -c "SELECT worker FROM pgkb.noop_log WHERE job_id = $id")"
-"$BIN/pgkb" status
+echo
+secs=$(( $(date +%s) - t0 ))
+psql -qAtX -F ' ' -c "SELECT (SELECT count(*) FROM pgkb.documents), (SELECT count(*) FROM pgkb.documents WHERE status = 'ready'),
+	(SELECT count(*) FROM archon_crawled_pages), (SELECT count(*) FROM archon_code_examples),
+	(SELECT count(*) FROM pgkb.documents WHERE status IN ('failed', 'skipped'))" | {
+	read -r docs ready chunks codes bad
+	echo "summary: $docs documents ($ready ready, $bad failed or skipped), $chunks chunks, $codes code examples, ${secs}s"
+}
+if "$BIN/pgkb" --help 2>&1 | grep -q "search"; then
+	echo "==> sample search: how do I create an index without locking writes?"
+	"$BIN/pgkb" search "create an index without locking out writes" -k 3 || true
+fi
+"$BIN/pgkb" status | tail -n 8
 cat <<TXT
 
 pgkb is running. Environment for the CLI and psql:
   export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=pgkb
+Search:             $BIN/pgkb search "your question"
+Ingest more:        $BIN/pgkb enqueue ingest PATH   (inside ingest.roots in $CONFIG)
 Enqueue from SQL:   psql -c "INSERT INTO pgkb.jobs(kind, payload) VALUES ('noop', '{}')"
 Status:             $BIN/pgkb status
 Stop everything:    $SRC/deploy/quickstart.sh stop

@@ -39,10 +39,10 @@ static const struct pg_stmt ingest_read_document = {
 
 static const struct pg_stmt ingest_ensure_source = {
 	"pgkb_ingest_ensure_source",
-	"INSERT INTO public.archon_sources (source_id, source_url, source_display_name, metadata)"
-	" VALUES ($1, $2, $2, jsonb_build_object('knowledge_type', 'documentation', 'source_type', 'file'))"
+	"INSERT INTO public.archon_sources (source_id, source_url, source_display_name, title, metadata)"
+	" VALUES ($1, $2, $2, $3, jsonb_build_object('knowledge_type', 'documentation', 'source_type', 'file'))"
 	" ON CONFLICT (source_id) DO NOTHING",
-	2,
+	3,
 };
 
 /* One ingest job per file of a directory, in the directory job's completion. */
@@ -167,7 +167,7 @@ static void ingest_dir(struct job_run *r, const char *resolved, const char *sour
 	json_decref(arr);
 	char *dir_url = xasprintf("file://%s", resolved);
 	struct pg_req *w = pg_req_new(NULL, NULL);
-	pg_req_addl(w, &ingest_ensure_source, source_id, dir_url);
+	pg_req_addl(w, &ingest_ensure_source, source_id, dir_url, resolved); /* titled by its directory */
 	pg_req_addl(w, &ingest_fan_out, list, source_id);
 	log_info("ingest job %lld: %s: %zu files to ingest into source %s%s", r->job.id, resolved, n - skipped,
 	         source_id, skipped ? " (some names are not valid UTF-8 and were skipped)" : "");
