@@ -1,12 +1,13 @@
 /* Which job kinds each worker kind runs. */
 #include "ingest.h"
 #include "embed_job.h"
+#include "fetch.h"
 #include "noop.h"
 #include "worker.h"
 
 /* ingest workers also answer noop health checks, so a default deployment runs them. */
 static const struct handler *const ingest_handlers[] = {&ingest_handler, &noop_handler, NULL};
-static const struct handler *const crawl_handlers[] = {NULL};
+static const struct handler *const crawl_handlers[] = {&crawl_handler, &fetch_handler, NULL};
 static const struct handler *const embed_handlers[] = {&embed_handler, NULL};
 static const struct handler *const noop_handlers[] = {&noop_handler, NULL};
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Fetch-stage crawl benchmark: pgkb crawls the PostgreSQL HTML docs served by a private nginx on loopback
+# (politeness relaxed: host_concurrency 16, host_delay 0) and reports pages/s beside `wget --recursive
+# --no-parent` of the same site in the same run. Usage: bench/crawl.sh [DOCS_DIR]
+#   env: PGKB_BIN_DIR (a built tree; default: builds build-release), CRAWL_PROCESSES (1), CRAWL_CONCURRENCY (64)
+. "$(dirname "$0")/lib.sh"
+DOCS=${1:-/usr/share/doc/postgresql-doc-15/html}
+[ -f "$DOCS/index.html" ] || { echo "no $DOCS/index.html (apt-get install postgresql-doc-15)" >&2; exit 1; }
+free_port() { local p; while :; do p=$((20000 + RANDOM % 30000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done; }
+
+bench_build
+bench_pg_start "$(free_port)"
+as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres pgkb_bench
+export PGDATABASE=pgkb_bench
+"$BIN/pgkb" migrate >/dev/null
+
+HTTP_PORT=$(free_port)
+BASE=http://127.0.0.1:$HTTP_PORT
+mkdir -p "$B_DIR/nginx/tmp"
+cat >"$B_DIR/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 2;
+pid $B_DIR/nginx/nginx.pid;
+error_log $B_DIR/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  keepalive_requests 100000;
+  client_body_temp_path $B_DIR/nginx/tmp/body;
+  proxy_temp_path $B_DIR/nginx/tmp/proxy;
+  fastcgi_temp_path $B_DIR/nginx/tmp/fastcgi;
+  uwsgi_temp_path $B_DIR/nginx/tmp/uwsgi;
+  scgi_temp_path $B_DIR/nginx/tmp/scgi;
+  server { listen 127.0.0.1:$HTTP_PORT; root $DOCS; }
+}
+EOF
+/usr/sbin/nginx -e "$B_DIR/nginx/error.log" -p "$B_DIR/nginx" -c "$B_DIR/nginx/nginx.conf" &
+B_PIDS+=("$!")
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT) 2>/dev/null && break; sleep 0.1; done
+
+cat >"$B_DIR/pgkb.yaml" <<EOF
+log: {level: warn}
+workers:
+  crawl: {processes: ${CRAWL_PROCESSES:-1}, concurrency: ${CRAWL_CONCURRENCY:-64}}
+  ingest: {processes: 0}
+  embed: {processes: 0}
+crawl:
+  allow_private_addresses: true
+  host_concurrency: 16
+  host_delay: 0ms
+EOF
+"$BIN/pgkb-supervisor" -c "$B_DIR/pgkb.yaml" >"$B_DIR/sup.log" 2>&1 &
+B_PIDS+=("$!")
+sleep 1
+
+t0=$(date +%s.%N)
+job=$("$BIN/pgkb" enqueue crawl "$BASE/index.html" --depth 100 --max-pages 100000)
+until [ "$(sql -c "SELECT status FROM pgkb.crawls WHERE job_id = $job")" = done ]; do sleep 0.05; done
+t1=$(date +%s.%N)
+read -r fetched all <<<"$(sql -F' ' -c "SELECT count(*) FILTER (WHERE status = 'fetched'), count(*) FROM pgkb.documents")"
+mb=$(sql -c "SELECT round(sum(length(body)) / 1048576.0, 1) FROM pgkb.documents")
+pgkb_s=$(echo "$t1 - $t0" | bc -l)
+
+mkdir -p "$B_DIR/wget"
+w0=$(date +%s.%N)
+(cd "$B_DIR/wget" && wget --recursive --no-parent --level=inf -q "$BASE/index.html" || true)
+w1=$(date +%s.%N)
+wget_pages=$(find "$B_DIR/wget" -name '*.html' | wc -l)
+wget_s=$(echo "$w1 - $w0" | bc -l)
+
+printf 'site: %s (%s) served by nginx on loopback\n' "$DOCS" "$BASE"
+printf 'pgkb crawl (fetch stage, %s process(es) x %s jobs, host_concurrency 16, host_delay 0): %d documents, %d fetched (%s MB) in %.2f s = %.0f pages/s\n' \
+	"${CRAWL_PROCESSES:-1}" "${CRAWL_CONCURRENCY:-64}" "$all" "$fetched" "$mb" "$pgkb_s" "$(echo "$fetched / $pgkb_s" | bc -l)"
+printf 'wget --recursive --no-parent: %d pages in %.2f s = %.0f pages/s\n' "$wget_pages" "$wget_s" \
+	"$(echo "$wget_pages / $wget_s" | bc -l)"
+grep -E "error|warn" "$B_DIR/sup.log" | head -5 || true

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""A misbehaving HTTP server for the crawl tests (what nginx cannot do): redirect loops, a lazily streamed
+1 GB body, a one-byte-per-second drip, a page that fails once with 500. Usage: crawl_server.py PORT"""
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HITS = {}
+LOCK = threading.Lock()
+
+INDEX = b"""<!doctype html><html><head><title>Trouble</title></head><body><h1>Trouble</h1>
+<a href="/loop">loop</a> <a href="/huge">huge</a> <a href="/slow">slow</a> <a href="/flaky">flaky</a>
+<a href="/forbidden">forbidden</a>
+</body></html>"""
+
+
+def hit(path):
+    with LOCK:
+        HITS[path] = HITS.get(path, 0) + 1
+        return HITS[path]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%.3f %s\n" % (time.time(), fmt % args))
+
+    def send_plain(self, status, body=b"", ctype="text/html", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        n = hit(self.path)
+        if self.path == "/":
+            self.send_plain(200, INDEX)
+        elif self.path == "/loop":
+            self.send_plain(302, headers=[("Location", "/loop2")])
+        elif self.path == "/loop2":
+            self.send_plain(302, headers=[("Location", "/loop")])
+        elif self.path == "/huge":
+            self.huge()
+        elif self.path == "/slow":
+            self.slow()
+        elif self.path == "/flaky":
+            if n == 1:
+                self.send_plain(500, b"try again")
+            else:
+                self.send_plain(200, b"<html><body><p>Second time lucky.</p></body></html>")
+        elif self.path == "/forbidden":
+            self.send_plain(403, b"no")
+        elif self.path == "/hits":
+            with LOCK:
+                body = "".join("%s %d\n" % kv for kv in sorted(HITS.items())).encode()
+            self.send_plain(200, body, "text/plain")
+        else:
+            self.send_plain(404, b"not found")
+
+    def huge(self):
+        size = 1 << 30
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        block = b"<p>" + b"x" * 65530 + b"</p>"
+        try:
+            sent = 0
+            while sent < size:
+                self.wfile.write(block)
+                sent += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
+    def slow(self):
+        body = b"<html><body>" + b"s" * 100 + b"</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
+
+def main():
+    srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    srv.daemon_threads = True
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,571 @@
+/* The fetch job: one URL of a crawl. robots.txt, politeness, conditional GET, then the document, its ingest
+ * job and the page's new links commit in one fenced transaction. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fetch.h"
+#include "queue.h"
+#include "fetch_politeness.h"
+#include "hash.h"
+#include "links.h"
+#include "log.h"
+#include "mem.h"
+#include "pgpool.h"
+#include "url.h"
+
+struct fetch {
+	struct job_run *run; /* NULL once abandoned */
+	char crawl_id[24];
+	char *url;
+	int depth;
+	/* from the document and crawl rows */
+	char *doc_id, *etag, *last_modified, *old_hash, *root_host;
+	struct crawl_opts opts;
+	bool db_pending;
+	struct polite_req *preq;
+	struct robots_wait *rwait;
+	bool conditional;
+	char *nm_etag, *nm_lastmod, *nm_final, *nm_redirects; /* a 304's validators and redirects */
+};
+
+static const struct pg_stmt doc_load = {
+	"pgkb_fetch_load",
+	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status"
+	"  FROM pgkb.documents d JOIN pgkb.crawls c ON c.id = d.crawl_id"
+	" WHERE d.crawl_id = $1::bigint AND d.url = $2",
+	2,
+};
+static const struct pg_stmt doc_store = {
+	"pgkb_fetch_store",
+	"UPDATE pgkb.documents SET status = 'fetched', body = $2::bytea, content_type = $3, http_status = $4::int,"
+	"       etag = $5, last_modified = $6, content_hash = $7, final_url = $8, redirects = $9::jsonb,"
+	"       fetched_at = now(), error = NULL"
+	" WHERE id = $1::bigint",
+	9,
+};
+static const struct pg_stmt ingest_enqueue = {
+	"pgkb_fetch_ingest",
+	"INSERT INTO pgkb.jobs (kind, payload) VALUES ('ingest', jsonb_build_object('document_id', $1::bigint))",
+	1,
+};
+static const struct pg_stmt doc_unchanged = {
+	"pgkb_fetch_unchanged",
+	"UPDATE pgkb.documents SET status = CASE WHEN body IS NULL THEN 'ready' ELSE 'fetched' END,"
+	"       ready_at = CASE WHEN body IS NULL THEN coalesce(ready_at, now()) ELSE ready_at END,"
+	"       http_status = $2::int, etag = coalesce($3, etag), last_modified = coalesce($4, last_modified),"
+	"       final_url = $5, redirects = $6::jsonb, fetched_at = now(), error = NULL"
+	" WHERE id = $1::bigint",
+	6,
+};
+static const struct pg_stmt doc_final = {
+	"pgkb_fetch_final",
+	"UPDATE pgkb.documents SET status = $2, error = $3, http_status = coalesce($4::int, http_status),"
+	"       final_url = $5, redirects = $6::jsonb,"
+	"       fetched_at = CASE WHEN $4::int IS NULL THEN fetched_at ELSE now() END"
+	" WHERE id = $1::bigint",
+	6,
+};
+static const struct pg_stmt doc_gone = {
+	"pgkb_fetch_gone",
+	"UPDATE pgkb.documents SET status = 'gone', error = $2, http_status = $3::int, body = NULL,"
+	"       content_hash = NULL, etag = NULL, last_modified = NULL, chunk_count = 0, code_count = 0,"
+	"       ready_at = NULL, fetched_at = now()"
+	" WHERE id = $1::bigint",
+	3,
+};
+static const struct pg_stmt gone_chunks = {
+	"pgkb_fetch_gone_chunks", "DELETE FROM public.archon_crawled_pages WHERE url = $1", 1};
+static const struct pg_stmt gone_code = {
+	"pgkb_fetch_gone_code", "DELETE FROM public.archon_code_examples WHERE url = $1", 1};
+static const struct pg_stmt gone_page = {
+	"pgkb_fetch_gone_page", "DELETE FROM public.archon_page_metadata WHERE url = $1", 1};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void fetch_free(struct fetch *f)
+{
+	free(f->nm_etag);
+	free(f->nm_lastmod);
+	free(f->nm_final);
+	free(f->nm_redirects);
+	free(f->url);
+	free(f->doc_id);
+	free(f->etag);
+	free(f->last_modified);
+	free(f->old_hash);
+	free(f->root_host);
+	crawl_opts_free(&f->opts);
+	free(f);
+}
+
+/* Detaches the run from f (it is about to be finished) and frees f. */
+static struct job_run *fetch_end(struct fetch *f)
+{
+	struct job_run *r = f->run;
+	r->state = NULL;
+	fetch_free(f);
+	return r;
+}
+
+/* Commits writes (which start with the crawl lock) with the job and checks the crawl's completion. */
+static void fetch_commit(struct fetch *f, struct pg_req *w)
+{
+	crawl_add_finish(w, f->crawl_id);
+	job_succeed_with(fetch_end(f), w);
+}
+
+static struct pg_req *writes_new(struct fetch *f)
+{
+	struct pg_req *w = pg_req_new(NULL, NULL);
+	/* A page's result commits asynchronously: lost in a server crash, it goes with the job's completion, and
+	 * the job is rescued and fetched again. This keeps the crawl-row lock from being held through an fsync. */
+	pg_req_addl(w, &queue_async_commit);
+	crawl_add_lock(w, f->crawl_id);
+	return w;
+}
+
+/* Ends the document in a final status (skipped, failed) with a reason. */
+static void fetch_final(struct fetch *f, const char *status, const char *error, long http_status,
+                        const char *final_url, const char *redirects)
+{
+	char hs[16];
+	snprintf(hs, sizeof hs, "%ld", http_status);
+	log_info("fetch %s: %s: %s", f->url, status, error);
+	struct pg_req *w = writes_new(f);
+	pg_req_addl(w, &doc_final, f->doc_id, status, error, http_status ? hs : NULL, final_url, redirects);
+	fetch_commit(f, w);
+}
+
+/* A transient failure: retried with backoff, or the document failed on the job's last attempt. */
+static void fetch_transient(struct fetch *f, const char *error, long http_status)
+{
+	if (f->run->job.attempt >= f->run->job.max_attempts) {
+		char *msg = xasprintf("%s (after %d attempts)", error, f->run->job.attempt);
+		fetch_final(f, "failed", msg, http_status, NULL, NULL);
+		free(msg);
+		return;
+	}
+	job_fail(fetch_end(f), error, false);
+}
+
+static char *hex_bytea(const char *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	char *s = xmalloc(2 * n + 3), *o = s;
+	*o++ = '\\';
+	*o++ = 'x';
+	for (size_t i = 0; i < n; i++) {
+		*o++ = hx[(unsigned char)p[i] >> 4];
+		*o++ = hx[(unsigned char)p[i] & 15];
+	}
+	*o = '\0';
+	return s;
+}
+
+/* The media type of a Content-Type, lower-cased, into out; guessed from the URL when absent. */
+static void media_type(const char *ctype, const char *url, char *out, size_t cap)
+{
+	size_t n = 0;
+	if (ctype) {
+		while (ctype[n] == ' ')
+			ctype++;
+		for (; ctype[n] && ctype[n] != ';' && ctype[n] != ' ' && n + 1 < cap; n++)
+			out[n] = (char)(ctype[n] >= 'A' && ctype[n] <= 'Z' ? ctype[n] + 32 : ctype[n]);
+		out[n] = '\0';
+		return;
+	}
+	const char *dot = strrchr(url, '.');
+	const char *guess = dot && (strcasecmp(dot, ".md") == 0 || strcasecmp(dot, ".markdown") == 0) ? "text/markdown"
+	                    : dot && strcasecmp(dot, ".txt") == 0                                   ? "text/plain"
+	                                                                                           : "";
+	snprintf(out, cap, "%s", guess);
+}
+
+static bool media_kept(const char *mt)
+{
+	static const char *const kept[] = {"text/html", "application/xhtml+xml", "text/plain", "text/markdown",
+	                                   "text/x-markdown", NULL};
+	for (int i = 0; kept[i]; i++)
+		if (strcmp(mt, kept[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool media_html(const char *mt)
+{
+	return strcmp(mt, "text/html") == 0 || strcmp(mt, "application/xhtml+xml") == 0;
+}
+
+/* The charset parameter of a Content-Type, copied into out ("" when none). */
+static void media_charset(const char *ctype, char *out, size_t cap)
+{
+	out[0] = '\0';
+	const char *p = ctype ? strcasestr(ctype, "charset=") : NULL;
+	if (!p)
+		return;
+	p += 8;
+	if (*p == '"')
+		p++;
+	size_t n = 0;
+	while (p[n] && p[n] != ';' && p[n] != '"' && p[n] != ' ' && n + 1 < cap) {
+		out[n] = p[n];
+		n++;
+	}
+	out[n] = '\0';
+}
+
+/* The in-scope links of links_from_* output as a JSON array, or NULL when none are to be followed. */
+static char *links_json(struct fetch *f, struct links *l)
+{
+	json_t *arr = json_array();
+	if (f->depth < f->opts.max_depth)
+		for (size_t i = 0; i < l->n; i++)
+			if (crawl_in_scope(&f->opts, f->root_host, l->urls[i]))
+				json_array_append_new(arr, json_string(l->urls[i]));
+	links_free(l);
+	char *s = json_array_size(arr) ? json_dumps(arr, JSON_COMPACT) : NULL;
+	json_decref(arr);
+	return s;
+}
+
+/* The links of an HTML body (NULL for other types or when none are followed). Sets *noindex. */
+static char *html_links(struct fetch *f, const char *body, size_t len, const char *base, const char *ctype,
+                        const char *mt, bool *noindex)
+{
+	*noindex = false;
+	if (!media_html(mt))
+		return NULL;
+	char charset[64];
+	media_charset(ctype, charset, sizeof charset);
+	struct links l = {0};
+	if (links_from_html(body ? body : "", len, base, charset[0] ? charset : NULL, 0, &l) != 0) {
+		links_free(&l);
+		return NULL;
+	}
+	*noindex = l.noindex;
+	return links_json(f, &l);
+}
+
+static char *page_links(struct fetch *f, const struct http_response *resp, const char *mt, bool *noindex)
+{
+	return html_links(f, resp->body.data, resp->body.len, resp->effective_url, resp->content_type, mt, noindex);
+}
+
+static void store_page(struct fetch *f, struct http_response *resp, const char *mt, const char *final_url,
+                       const char *redirects)
+{
+	bool noindex;
+	char *links = page_links(f, resp, mt, &noindex);
+	char hash[HASH_HEX_LEN + 1], hs[16];
+	hash_sha256_hex(resp->body.data ? resp->body.data : "", resp->body.len, hash);
+	snprintf(hs, sizeof hs, "%ld", resp->status);
+	struct pg_req *w = writes_new(f);
+	if (noindex) {
+		pg_req_addl(w, &doc_final, f->doc_id, "skipped", "the page asks not to be indexed (meta robots noindex)",
+		            hs, final_url, redirects);
+	} else if (f->old_hash && strcmp(f->old_hash, hash) == 0) {
+		pg_req_addl(w, &doc_unchanged, f->doc_id, hs, resp->etag, resp->last_modified, final_url, redirects);
+	} else {
+		char *body = hex_bytea(resp->body.data ? resp->body.data : "", resp->body.len);
+		pg_req_addl(w, &doc_store, f->doc_id, body, resp->content_type ? resp->content_type : mt, hs, resp->etag,
+		            resp->last_modified, hash, final_url, redirects);
+		free(body);
+		pg_req_addl(w, &ingest_enqueue, f->doc_id);
+	}
+	if (links) {
+		crawl_add_claim(w, f->crawl_id, links, f->depth + 1);
+		free(links);
+	}
+	fetch_commit(f, w);
+}
+
+/* 304: the page's links come from what was stored at the last fetch: the body while it awaits ingest, else
+ * the ingested Markdown (archon_page_metadata.full_content). */
+static const struct pg_stmt doc_body_load = {
+	"pgkb_fetch_body",
+	"SELECT d.body, d.content_type, p.full_content FROM pgkb.documents d"
+	"  LEFT JOIN public.archon_page_metadata p ON p.url = d.url WHERE d.id = $1::bigint",
+	1,
+};
+
+static char *unhex(const char *s, size_t *len)
+{
+	if (s[0] == '\\' && s[1] == 'x')
+		s += 2;
+	size_t n = strlen(s) / 2;
+	char *out = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		char b[3] = {s[2 * i], s[2 * i + 1], 0};
+		out[i] = (char)strtol(b, NULL, 16);
+	}
+	out[n] = '\0';
+	*len = n;
+	return out;
+}
+
+static char *stored_links(struct fetch *f, const PGresult *res)
+{
+	const char *body = pg_value(res, 0, 0), *ctype = pg_value(res, 0, 1), *md = pg_value(res, 0, 2);
+	const char *base = f->nm_final ? f->nm_final : f->url;
+	if (body) {
+		char mt[128];
+		media_type(ctype, f->url, mt, sizeof mt);
+		size_t len;
+		char *raw = unhex(body, &len);
+		bool noindex;
+		char *js = html_links(f, raw, len, base, ctype, mt, &noindex);
+		free(raw);
+		return js;
+	}
+	struct links l = {0};
+	if (!md || links_from_llms_txt(md, strlen(md), base, 0, &l) != 0) {
+		links_free(&l);
+		return NULL;
+	}
+	return links_json(f, &l);
+}
+
+static void on_stored_body(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fetch *f = arg;
+	f->db_pending = false;
+	if (!f->run) {
+		fetch_free(f);
+		return;
+	}
+	if (!out->ok || PQntuples(out->results[0]) != 1) {
+		fetch_transient(f, out->ok ? "fetch: the document vanished" : out->error, 0);
+		return;
+	}
+	char *links = stored_links(f, out->results[0]);
+	struct pg_req *w = writes_new(f);
+	pg_req_addl(w, &doc_unchanged, f->doc_id, "304", f->nm_etag, f->nm_lastmod, f->nm_final, f->nm_redirects);
+	if (links)
+		crawl_add_claim(w, f->crawl_id, links, f->depth + 1);
+	free(links);
+	log_info("fetch %s: not modified", f->url);
+	fetch_commit(f, w);
+}
+
+static void not_modified(struct fetch *f, const struct http_response *resp, const char *final_url,
+                         const char *redirects)
+{
+	f->nm_etag = dup_or_null(resp->etag);
+	f->nm_lastmod = dup_or_null(resp->last_modified);
+	f->nm_final = dup_or_null(final_url);
+	f->nm_redirects = dup_or_null(redirects);
+	f->db_pending = true;
+	struct pg_req *req = pg_req_new(on_stored_body, f);
+	pg_req_addl(req, &doc_body_load, f->doc_id);
+	pool_submit(worker_pool(f->run->worker), req);
+}
+
+static void store_gone(struct fetch *f, long status)
+{
+	char hs[16], *err = xasprintf("HTTP %ld", status);
+	snprintf(hs, sizeof hs, "%ld", status);
+	log_info("fetch %s: gone (%s)", f->url, err);
+	struct pg_req *w = writes_new(f);
+	pg_req_addl(w, &doc_gone, f->doc_id, err, hs);
+	pg_req_addl(w, &gone_chunks, f->url);
+	pg_req_addl(w, &gone_code, f->url);
+	pg_req_addl(w, &gone_page, f->url);
+	free(err);
+	fetch_commit(f, w);
+}
+
+/* The redirect chain as a JSON array (NULL when none); logs it. */
+static char *redirect_chain(const struct fetch *f, const struct http_response *resp)
+{
+	if (!resp->n_redirects)
+		return NULL;
+	json_t *arr = json_array();
+	struct buf msg = BUF_INIT;
+	for (size_t i = 0; i < resp->n_redirects; i++) {
+		json_array_append_new(arr, json_string(resp->redirects[i]));
+		buf_printf(&msg, "%s -> ", resp->redirects[i]);
+	}
+	log_info("fetch %s: redirected: %s%s", f->url, buf_str(&msg), resp->effective_url ? resp->effective_url : "?");
+	buf_free(&msg);
+	char *s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+static void on_response(struct http_response *resp, void *arg)
+{
+	struct fetch *f = arg;
+	f->preq = NULL;
+	if (!resp) {
+		fetch_transient(f, "fetch: host politeness wait too long or database unreachable; retrying later", 0);
+		return;
+	}
+	char *redirects = redirect_chain(f, resp);
+	const char *final_url = redirects ? resp->effective_url : NULL;
+	if (resp->error_kind != HTTP_OK) {
+		char *msg = xasprintf("fetch: %s: %s", http_error_name(resp->error_kind), resp->error);
+		switch (resp->error_kind) {
+		case HTTP_ERR_PRIVATE:
+		case HTTP_ERR_URL:
+		case HTTP_ERR_TOO_LARGE:
+		case HTTP_ERR_REDIRECTS:
+			fetch_final(f, "failed", msg, resp->status, final_url, redirects);
+			break;
+		default:
+			fetch_transient(f, msg, 0);
+		}
+		free(msg);
+		free(redirects);
+		return;
+	}
+	long st = resp->status;
+	char mt[128];
+	media_type(resp->content_type, f->url, mt, sizeof mt);
+	if (st >= 200 && st < 300 && media_kept(mt)) {
+		store_page(f, resp, mt, final_url, redirects);
+	} else if (st >= 200 && st < 300) {
+		char *msg = xasprintf("unsupported content type \"%s\"", mt[0] ? mt : "none");
+		fetch_final(f, "skipped", msg, st, final_url, redirects);
+		free(msg);
+	} else if (st == 304 && f->conditional) {
+		not_modified(f, resp, final_url, redirects);
+	} else if (st == 404 || st == 410) {
+		store_gone(f, st);
+	} else {
+		char *msg = xasprintf("HTTP %ld", st);
+		if (st == 429 || st >= 500)
+			fetch_transient(f, msg, st);
+		else
+			fetch_final(f, "failed", msg, st, final_url, redirects);
+		free(msg);
+	}
+	free(redirects);
+}
+
+static void fetch_get(struct fetch *f)
+{
+	char *hdr[3] = {NULL, NULL, NULL};
+	int n = 0;
+	if (f->etag)
+		hdr[n++] = xasprintf("If-None-Match: %s", f->etag);
+	if (f->last_modified)
+		hdr[n++] = xasprintf("If-Modified-Since: %s", f->last_modified);
+	f->conditional = n > 0;
+	f->preq = polite_get(f->url, (const char *const *)hdr, on_response, f);
+	for (int i = 0; i < n; i++)
+		free(hdr[i]);
+	if (!f->preq)
+		fetch_final(f, "failed", "fetch: not a valid http(s) URL", 0, NULL, NULL);
+}
+
+static void on_robots(const struct robots *rules, void *arg)
+{
+	struct fetch *f = arg;
+	f->rwait = NULL;
+	char *pq = url_path_query(f->url);
+	bool allowed = robots_allowed(rules, pq);
+	free(pq);
+	if (allowed)
+		fetch_get(f);
+	else if (robots_unreachable(rules))
+		fetch_transient(f, "robots.txt unreachable (server error or network failure); retrying later", 0);
+	else
+		fetch_final(f, "skipped", "disallowed by robots.txt", 0, NULL, NULL);
+}
+
+static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fetch *f = arg;
+	f->db_pending = false;
+	if (!f->run) {
+		fetch_free(f);
+		return;
+	}
+	if (!out->ok) {
+		job_fail(fetch_end(f), out->error, false);
+		return;
+	}
+	const PGresult *res = out->results[0];
+	if (PQntuples(res) != 1 || strcmp(pg_value(res, 0, 5), "queued") != 0 ||
+	    strcmp(pg_value(res, 0, 8), "running") != 0) {
+		log_debug("fetch %s: nothing to do (document claimed elsewhere, already fetched, or crawl ended)", f->url);
+		job_succeed(fetch_end(f));
+		return;
+	}
+	f->doc_id = xstrdup(pg_value(res, 0, 0));
+	f->etag = dup_or_null(pg_value(res, 0, 1));
+	f->last_modified = dup_or_null(pg_value(res, 0, 2));
+	f->old_hash = dup_or_null(pg_value(res, 0, 3));
+	f->root_host = url_host(pg_value(res, 0, 7));
+	char *err = crawl_opts_parse(pg_value(res, 0, 6), &f->opts);
+	if (err || !f->root_host) {
+		fetch_final(f, "failed", err ? err : "fetch: the crawl's root URL is invalid", 0, NULL, NULL);
+		free(err);
+		return;
+	}
+	robots_lookup(f->url, on_robots, f, &f->rwait);
+}
+
+/* Reads the payload; returns NULL or a heap error message. */
+static char *fetch_parse(const char *payload, struct fetch *f)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(payload, 0, &jerr);
+	char *err = NULL;
+	json_t *cid = json_object_get(root, "crawl_id"), *u = json_object_get(root, "url"),
+	       *d = json_object_get(root, "depth");
+	if (!json_is_object(root))
+		err = xasprintf("fetch: payload is not a JSON object");
+	else if (!json_is_integer(cid) || json_integer_value(cid) <= 0)
+		err = xasprintf("fetch: \"crawl_id\" must be a positive integer");
+	else if (!json_is_string(u) || !(f->url = url_canonical(json_string_value(u))))
+		err = xasprintf("fetch: \"url\" must be an absolute http(s) URL");
+	else if (d && (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 1000000))
+		err = xasprintf("fetch: \"depth\" must be a non-negative integer");
+	if (!err) {
+		snprintf(f->crawl_id, sizeof f->crawl_id, "%lld", (long long)json_integer_value(cid));
+		f->depth = d ? (int)json_integer_value(d) : 0;
+	}
+	json_decref(root);
+	return err;
+}
+
+static void fetch_run(struct job_run *r)
+{
+	struct fetch *f = xcalloc(1, sizeof *f);
+	f->run = r;
+	char *err = fetch_parse(r->job.payload, f);
+	if (err) {
+		fetch_free(f);
+		job_fail(r, err, true);
+		free(err);
+		return;
+	}
+	r->state = f;
+	f->db_pending = true;
+	struct pg_req *req = pg_req_new(on_loaded, f);
+	pg_req_addl(req, &doc_load, f->crawl_id, f->url);
+	pool_submit(worker_pool(r->worker), req);
+}
+
+static void fetch_abandon(struct job_run *r)
+{
+	struct fetch *f = r->state;
+	if (!f)
+		return;
+	r->state = NULL;
+	f->run = NULL;
+	polite_cancel(f->preq);
+	robots_wait_cancel(f->rwait);
+	if (!f->db_pending)
+		fetch_free(f);
+}
+
+const struct handler fetch_handler = {
+	.kind = "fetch", .run = fetch_run, .abandon = fetch_abandon, .start = polite_start, .stop = polite_stop};
