@@ -120,9 +120,13 @@ sup_start() {
 worker_pids() { pgrep -P "$1" | sort -n | tr '\n' ' '; }
 
 cleanup() {
+	# Parent first, then the children listed before: a parent killed second (nginx's master, a supervisor)
+	# could replace its children meanwhile, and an orphan would keep ctest's output pipe open.
+	local kids
 	for p in "${T_PIDS[@]}"; do
-		pkill -KILL -P "$p" 2>/dev/null
+		kids=$(pgrep -P "$p" 2>/dev/null | tr '\n' ' ')
 		kill -KILL "$p" 2>/dev/null
+		[ -n "$kids" ] && kill -KILL $kids 2>/dev/null
 	done
 	if [ -n "${PGDATA_DIR:-}" ] && [ -f "$PGDATA_DIR/postmaster.pid" ]; then
 		as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate -w stop >/dev/null 2>&1
