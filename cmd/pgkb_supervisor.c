@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "stats.h"
 #include "sup.h"
 
 extern char **environ;
@@ -206,6 +207,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigdelset(&waitmask, sigs[i]);
 
+	if (stats_init() != 0)
+		log_warn("no shared memory for the worker counters (%s): metrics will lack them", strerror(errno));
 	s.now = sup_clock();
 	sup_add_children(&s);
 	log_info("supervisor started (pid %d): %d workers", (int)getpid(), s.nchildren);

@@ -18,6 +18,7 @@ struct child {
 	double delay;     /* current restart spacing */
 	bool retiring;    /* draining after a reload or shutdown: not respawned */
 	bool fatal;       /* exited with code 2: not respawned */
+	bool metrics;     /* the metrics server (supervisor.metrics_listen), not a worker: holds no leases */
 };
 
 struct sup {
@@ -44,5 +45,10 @@ void sup_retire_all(struct sup *s);
 /* Hands the leases of owner back to the queue (blocking, with the connect timeout). */
 void sup_handback(struct sup *s, const char *owner, const char *why);
 void sup_close_db(void);
+/* Body of the metrics child: serves GET /metrics on cfg.metrics_listen until SIGTERM. Returns the exit code
+ * (2 when the address cannot be used: not respawned). */
+int sup_metrics_main(struct sup *s);
+/* Name of a child for logs: its worker kind, or "metrics". */
+const char *sup_child_name(const struct child *c);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "stats.h"
 #include "sup.h"
 #include "worker.h"
 
@@ -21,17 +22,33 @@ double sup_clock(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+const char *sup_child_name(const struct child *c)
+{
+	return c->metrics ? "metrics" : cfg_worker_kind_name(c->kind);
+}
+
+static struct child *add_child(struct sup *s)
+{
+	s->children = xrealloc(s->children, (size_t)(s->nchildren + 1) * sizeof *s->children);
+	struct child *c = &s->children[s->nchildren++];
+	memset(c, 0, sizeof *c);
+	c->restart_at = s->now;
+	c->delay = s->cfg.restart_delay_min_ms / 1000.0;
+	return c;
+}
+
 void sup_add_children(struct sup *s)
 {
+	if (*s->cfg.metrics_listen) {
+		struct child *m = add_child(s);
+		m->metrics = true;
+		m->slot = 1;
+	}
 	for (int k = 0; k < CFG_WORKER_KINDS; k++)
 		for (int i = 0; i < s->cfg.workers[k].processes; i++) {
-			s->children = xrealloc(s->children, (size_t)(s->nchildren + 1) * sizeof *s->children);
-			struct child *c = &s->children[s->nchildren++];
-			memset(c, 0, sizeof *c);
+			struct child *c = add_child(s);
 			c->kind = (enum cfg_worker_kind)k;
 			c->slot = i + 1;
-			c->restart_at = s->now;
-			c->delay = s->cfg.restart_delay_min_ms / 1000.0;
 		}
 }
 
@@ -47,10 +64,16 @@ static void child_main(struct sup *s, struct child *c)
 	close(s->parent_pipe[1]);
 	sup_close_db();
 	char tag[64];
-	snprintf(tag, sizeof tag, "%s-%d", cfg_worker_kind_name(c->kind), c->slot);
+	snprintf(tag, sizeof tag, "%s-%d", sup_child_name(c), c->slot);
 	log_setup(tag, (enum log_level)s->cfg.log_level);
-	struct worker_opts o = {.cfg = &s->cfg, .kind = c->kind, .worker_id = c->owner, .parent_fd = s->parent_pipe[0]};
-	int code = worker_main(&o);
+	int code;
+	if (c->metrics) {
+		code = sup_metrics_main(s);
+	} else {
+		struct worker_opts o = {.cfg = &s->cfg, .kind = c->kind, .worker_id = c->owner,
+		                        .parent_fd = s->parent_pipe[0]};
+		code = worker_main(&o);
+	}
 	cfg_free(&s->cfg);
 	free(s->children);
 	exit(code);
@@ -58,8 +81,8 @@ static void child_main(struct sup *s, struct child *c)
 
 static void start_child(struct sup *s, struct child *c)
 {
-	snprintf(c->owner, sizeof c->owner, "%s:%d:%s-%d:%08x", s->host, (int)getpid(), cfg_worker_kind_name(c->kind),
-	         c->slot, (unsigned)rand());
+	snprintf(c->owner, sizeof c->owner, "%s:%d:%s-%d:%08x", s->host, (int)getpid(), sup_child_name(c), c->slot,
+	         (unsigned)rand());
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork failed: %s; retrying in %.1fs", strerror(errno), c->delay);
@@ -70,7 +93,10 @@ static void start_child(struct sup *s, struct child *c)
 		child_main(s, c);
 	c->pid = pid;
 	c->started = s->now;
-	log_info("started %s-%d (pid %d, lease owner %s)", cfg_worker_kind_name(c->kind), c->slot, (int)pid, c->owner);
+	if (c->metrics)
+		log_info("started metrics (pid %d) on %s", (int)pid, s->cfg.metrics_listen);
+	else
+		log_info("started %s-%d (pid %d, lease owner %s)", sup_child_name(c), c->slot, (int)pid, c->owner);
 }
 
 double sup_start_due(struct sup *s)
@@ -104,26 +130,28 @@ static void on_child_exit(struct sup *s, struct child *c, int status, bool shutt
 	describe_status(status, how, sizeof how);
 	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	int pid = (int)c->pid;
-	char *why = xasprintf("worker %s %s", c->owner, how);
-	sup_handback(s, c->owner, why);
-	free(why);
+	stats_worker_release(c->pid); /* a worker that died may not have freed its slot */
+	if (!c->metrics) {
+		char *why = xasprintf("worker %s %s", c->owner, how);
+		sup_handback(s, c->owner, why);
+		free(why);
+	}
 	c->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
-		log_error("%s-%d %s: fatal configuration error, not restarting it", cfg_worker_kind_name(c->kind),
-		          c->slot, how);
+		log_error("%s-%d %s: fatal configuration error, not restarting it", sup_child_name(c), c->slot, how);
 		c->fatal = true;
 		return;
 	}
 	if (shutting_down || c->retiring) {
-		log_info("%s-%d (%s) %s", cfg_worker_kind_name(c->kind), c->slot, c->owner, how);
+		log_info("%s-%d (%s) %s", sup_child_name(c), c->slot, c->owner, how);
 		c->retiring = true;
 		return;
 	}
 	if (s->now - c->started >= STABLE_AFTER)
 		c->delay = s->cfg.restart_delay_min_ms / 1000.0;
 	c->restart_at = s->now + c->delay;
-	log_msg(clean ? LOG_INFO : LOG_ERROR, "%s-%d (pid %d) %s; restarting in %.1fs", cfg_worker_kind_name(c->kind),
-	        c->slot, pid, how, c->delay);
+	log_msg(clean ? LOG_INFO : LOG_ERROR, "%s-%d (pid %d) %s; restarting in %.1fs", sup_child_name(c), c->slot, pid,
+	        how, c->delay);
 	c->delay *= 2;
 	if (c->delay > s->cfg.restart_delay_max_ms / 1000.0)
 		c->delay = s->cfg.restart_delay_max_ms / 1000.0;

@@ -3,9 +3,11 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libpq-dev libev-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
-      postgresql-15 postgresql-client-15 postgresql-doc-15 nginx-light valgrind procps python3 ca-certificates)
+      postgresql-15 postgresql-client-15 postgresql-doc-15 nginx-light valgrind procps python3 ca-certificates
+      docker-compose binutils nodejs)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+command -v npm >/dev/null || missing+=(npm)  # Debian's nodejs needs it; NodeSource's includes it
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "installing: ${missing[*]}"

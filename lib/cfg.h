@@ -45,6 +45,7 @@ struct cfg {
 	int chunk_size;      /* characters per chunk (target) */
 	int chunk_overlap;   /* characters repeated from the previous chunk */
 	int code_min_length; /* minimum code block length to become a code example */
+	int64_t gone_retention_ms; /* documents with status gone are deleted this long after their last change */
 	int64_t max_document_bytes;
 
 	/* crawl.* */

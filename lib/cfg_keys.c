@@ -72,6 +72,8 @@ const struct cfg_key cfg_keys[] = {
 	K_INT("ingest.chunk_size", chunk_size, "1200", 100, 100000, "target characters per chunk"),
 	K_INT("ingest.code_min_length", code_min_length, "250", 1, 100000,
 	      "minimum length of a code block that becomes a code example"),
+	K_DUR("ingest.gone_retention", gone_retention_ms, "30d", 0, 3650 * DAY,
+	      "how long documents with status gone are kept before they are deleted"),
 	K_BYTES("ingest.max_document_bytes", max_document_bytes, "20MB", KIB, GIB, "largest document ingested"),
 	K_LIST("ingest.roots", ingest_roots, cfg_check_absolute_path,
 	       "absolute directories that file ingest jobs may read (none by default)"),

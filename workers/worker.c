@@ -15,6 +15,7 @@
 #include "mem.h"
 #include "pgconninfo.h"
 #include "pgpool.h"
+#include "stats.h"
 #include "utf8.h"
 
 #define MAX_KINDS 4
@@ -31,10 +32,23 @@ struct kind_slot {
 	ev_timer followup_timer;
 };
 
+struct done_item {
+	long long id;
+	int kind; /* stats_kind_index */
+};
+
 /* Completed jobs waiting for (or in) one batched completion request. */
 struct done_batch {
 	struct buf ids, attempts;
+	int n, cap;
+	struct done_item *items; /* id and kind of each, for the per-kind counters */
+};
+
+/* A completion request in flight: which jobs of which kinds it completes. */
+struct complete_ctx {
+	struct worker *w;
 	int n;
+	struct done_item *items;
 };
 
 struct worker {
@@ -59,6 +73,7 @@ struct worker {
 	ev_io parent;
 	ev_tstamp last_prune;
 	long long completed, failed, refused;
+	int stats_slot; /* this process's slot in the shared counters (-1: none) */
 };
 
 static void try_claim(struct worker *w);
@@ -106,11 +121,35 @@ static bool resubmitted(struct worker *w, const struct pg_req *req, const struct
 	return true;
 }
 
+#define STAT(field) offsetof(struct stats_kind_counters, field)
+
+/* Counts each job of a completion as succeeded when the database returned its id, else refused. */
+static void count_completed(const struct complete_ctx *cc, const PGresult *res)
+{
+	bool *done = xcalloc((size_t)cc->n + 1, sizeof *done);
+	for (int r = 0; res && r < PQntuples(res); r++) {
+		long long id = pg_int(res, r, 0);
+		for (int i = 0; i < cc->n; i++)
+			if (!done[i] && cc->items[i].id == id) {
+				done[i] = true;
+				break;
+			}
+	}
+	for (int i = 0; i < cc->n; i++)
+		stats_add_at(cc->items[i].kind, done[i] ? STAT(succeeded) : STAT(refused), 1);
+	free(done);
+}
+
 static void on_completed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
-	struct worker *w = arg;
+	struct complete_ctx *cc = arg;
+	struct worker *w = cc->w;
 	if (resubmitted(w, req, out))
-		return;
+		return; /* the clone carries cc */
+	if (out->ok)
+		count_completed(cc, out->results[0]);
+	free(cc->items);
+	free(cc);
 	w->completes_in_flight--;
 	int sent = 0;
 	const char *ids = req->params.data; /* first parameter: the id array literal */
@@ -138,11 +177,15 @@ static void flush_done(struct worker *w)
 		return;
 	queue_array_close(&w->done.ids);
 	queue_array_close(&w->done.attempts);
-	struct pg_req *req = pg_req_new(on_completed, w);
+	struct complete_ctx *cc = xmalloc(sizeof *cc);
+	*cc = (struct complete_ctx){w, w->done.n, w->done.items};
+	struct pg_req *req = pg_req_new(on_completed, cc);
 	pg_req_addl(req, &queue_complete, buf_str(&w->done.ids), buf_str(&w->done.attempts), w->id);
 	buf_reset(&w->done.ids);
 	buf_reset(&w->done.attempts);
 	w->done.n = 0;
+	w->done.items = NULL;
+	w->done.cap = 0;
 	w->completes_in_flight++;
 	pool_submit(w->pool, req);
 }
@@ -161,6 +204,7 @@ void job_release(struct job_run *r)
 
 static void end_run(struct job_run *r)
 {
+	stats_observe(r->job.kind, ev_time() - r->started);
 	r->finished = true;
 	unlink_run(r);
 	free_run(r);
@@ -171,6 +215,11 @@ void job_succeed(struct job_run *r)
 	struct worker *w = r->worker;
 	queue_array_add(&w->done.ids, r->job.id);
 	queue_array_add(&w->done.attempts, r->job.attempt);
+	if (w->done.n == w->done.cap) {
+		w->done.cap = w->done.cap ? 2 * w->done.cap : 64;
+		w->done.items = xrealloc(w->done.items, (size_t)w->done.cap * sizeof *w->done.items);
+	}
+	w->done.items[w->done.n] = (struct done_item){r->job.id, stats_kind_index(r->job.kind)};
 	w->done.n++;
 	end_run(r);
 	if (w->done.n >= w->batch)
@@ -201,9 +250,10 @@ struct fenced {
 	struct worker *w;
 	long long id;
 	int attempt;
+	int kind; /* stats_kind_index */
 };
 
-static void submit_fail(struct worker *w, long long id, int attempt, const char *error, bool permanent);
+static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent);
 
 static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
@@ -214,12 +264,13 @@ static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, v
 	if (!out->ok && strcmp(out->sqlstate, QUEUE_SQLSTATE_FENCED) != 0) {
 		w->writes_in_flight--;
 		char *msg = xasprintf("writing the job's results failed: %s", out->error);
-		submit_fail(w, f->id, f->attempt, msg, false);
+		submit_fail(w, f->kind, f->id, f->attempt, msg, false);
 		free(msg);
 		free(f);
 		maybe_exit(w);
 		return;
 	}
+	stats_add_at(f->kind, out->ok ? STAT(succeeded) : STAT(refused), 1);
 	free(f);
 	on_written(req, out, w);
 }
@@ -228,7 +279,7 @@ void job_succeed_with(struct job_run *r, struct pg_req *writes)
 {
 	struct worker *w = r->worker;
 	struct fenced *f = xmalloc(sizeof *f);
-	*f = (struct fenced){w, r->job.id, r->job.attempt};
+	*f = (struct fenced){w, r->job.id, r->job.attempt, stats_kind_index(r->job.kind)};
 	struct pg_req *req = pg_req_new(on_fenced_result, f);
 	char id[32], att[16], ids[40], atts[24];
 	snprintf(id, sizeof id, "%lld", r->job.id);
@@ -248,7 +299,28 @@ void job_succeed_with(struct job_run *r, struct pg_req *writes)
 	pool_submit(w->pool, req);
 }
 
-static void submit_fail(struct worker *w, long long id, int attempt, const char *error, bool permanent)
+/* A fail request in flight: its job's kind, to count the outcome (retried, dead or refused). */
+struct fail_ctx {
+	struct worker *w;
+	int kind;
+};
+
+static void on_failed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fail_ctx *fc = arg;
+	struct worker *w = fc->w;
+	if (resubmitted(w, req, out))
+		return; /* the clone carries fc */
+	if (out->ok && PQntuples(out->results[0]) == 0)
+		stats_add_at(fc->kind, STAT(refused), 1);
+	else if (out->ok)
+		stats_add_at(fc->kind, strcmp(pg_value(out->results[0], 0, 0), "dead") == 0 ? STAT(dead) : STAT(retried),
+		             1);
+	free(fc);
+	on_written(req, out, w);
+}
+
+static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent)
 {
 	char sid[32], satt[16], delay[32];
 	snprintf(sid, sizeof sid, "%lld", id);
@@ -256,9 +328,12 @@ static void submit_fail(struct worker *w, long long id, int attempt, const char 
 	snprintf(delay, sizeof delay, "%lld",
 	         (long long)backoff_ms(attempt, RETRY_BASE_MS, RETRY_CAP_MS, (double)rand() / ((double)RAND_MAX + 1)));
 	char *clean = utf8_clean_dup(error, strlen(error));
-	struct pg_req *req = pg_req_new(on_written, w);
+	struct fail_ctx *fc = xmalloc(sizeof *fc);
+	*fc = (struct fail_ctx){w, kind};
+	struct pg_req *req = pg_req_new(on_failed, fc);
 	pg_req_addl(req, &queue_fail, sid, satt, w->id, clean, delay, permanent ? "true" : "false");
 	free(clean);
+	stats_add_at(kind, STAT(failed), 1);
 	w->failed++;
 	w->writes_in_flight++;
 	pool_submit(w->pool, req);
@@ -269,7 +344,7 @@ void job_fail(struct job_run *r, const char *error, bool permanent)
 	struct worker *w = r->worker;
 	log_info("job %lld (%s) attempt %d failed%s: %s", r->job.id, r->job.kind, r->job.attempt,
 	         permanent ? " permanently" : "", error);
-	submit_fail(w, r->job.id, r->job.attempt, error, permanent);
+	submit_fail(w, stats_kind_index(r->job.kind), r->job.id, r->job.attempt, error, permanent);
 	end_run(r);
 }
 
@@ -280,6 +355,7 @@ static void start_job(struct worker *w, struct job job)
 	struct job_run *r = xcalloc(1, sizeof *r);
 	r->job = job;
 	r->worker = w;
+	r->started = ev_time();
 	for (int i = 0; i < w->nkinds; i++)
 		if (strcmp(w->kinds[i].handler->kind, job.kind) == 0)
 			r->handler = w->kinds[i].handler;
@@ -317,6 +393,7 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 	}
 	int n = 0;
 	struct job *jobs = queue_parse_claim(out->results[1], &n);
+	stats_add(k->handler->kind, claimed, (unsigned long long)n);
 	if (n < want) {
 		k->ready = false;
 		if (k->followup) {
@@ -396,7 +473,16 @@ static void on_poll(struct ev_loop *loop, ev_timer *t, int revents)
 	mark_all_ready(t->data);
 }
 
-/* ---- maintenance: lease renewal, rescue of expired leases, history pruning ---- */
+/* ---- maintenance: lease renewal, rescue of expired leases, history and gone-document pruning, re-crawls ---- */
+
+/* Both functions (schema/060_operations.sql) take an advisory lock with pg_try_advisory_xact_lock, so one
+ * worker at a time does the work and the others return at once. */
+static const struct pg_stmt maint_prune_gone = {
+	"pgkb_prune_gone",
+	"SELECT pgkb.prune_gone_documents($1::bigint * interval '1 millisecond', 1000)",
+	1,
+};
+static const struct pg_stmt maint_recrawl = {"pgkb_schedule_recrawls", "SELECT pgkb.schedule_recrawls(100)", 0};
 
 static void on_maint_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
@@ -425,6 +511,7 @@ static void submit_maint(struct worker *w, const struct pg_stmt *stmt, const cha
 static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = t->data;
+	stats_worker_set(w->stats_slot, pool_connected(w->pool), w->nrunning);
 	if (pool_connected(w->pool) == 0 || w->handed_back)
 		return;
 	if (w->nrunning > 0) {
@@ -444,6 +531,9 @@ static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
 		char ret[32];
 		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->history_retention_ms);
 		submit_maint(w, &queue_prune_history, ret, NULL, NULL);
+		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->gone_retention_ms);
+		submit_maint(w, &maint_prune_gone, ret, NULL, NULL);
+		submit_maint(w, &maint_recrawl, NULL, NULL, NULL);
 		w->last_prune = now;
 	}
 }
@@ -599,6 +689,7 @@ int worker_main(const struct worker_opts *o)
 		free(w);
 		return 2;
 	}
+	w->stats_slot = stats_worker_attach(getpid(), (int)o->kind);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	struct pg_pool_opts po = {
 		.size = o->cfg->pool_size,
@@ -662,6 +753,8 @@ int worker_main(const struct worker_opts *o)
 	pg_conninfo_free(&w->ci);
 	buf_free(&w->done.ids);
 	buf_free(&w->done.attempts);
+	free(w->done.items);
+	stats_worker_release(getpid());
 	free(w);
 	return code;
 }

@@ -22,6 +22,7 @@ struct job_run {
 	struct job_run *prev, *next;
 	bool finished;  /* succeed/fail was called */
 	bool abandoned; /* handed back while the handler awaited I/O: its callback must call job_release() */
+	double started; /* ev_time() when the job started (the duration metric) */
 };
 
 /* A job kind's implementation. run() starts the job and must end it, now or later from the loop, with
