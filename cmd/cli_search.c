@@ -39,21 +39,6 @@ static size_t search_curl_write(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* The provider's endpoint for a base URL (the worker's rules: "" means the provider's public default). */
-static char *search_url(enum embed_provider p, const char *base)
-{
-	if (!*base)
-		base = p == EMBED_PROVIDER_OLLAMA ? "http://127.0.0.1:11434" : "https://api.openai.com";
-	size_t n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	if (p == EMBED_PROVIDER_OLLAMA)
-		return xasprintf("%.*s/api/embed", (int)n, base);
-	if (n >= 3 && strncmp(base + n - 3, "/v1", 3) == 0)
-		return xasprintf("%.*s/embeddings", (int)n, base);
-	return xasprintf("%.*s/v1/embeddings", (int)n, base);
-}
-
 /* One blocking request to a remote provider; returns 0 with out[0..dim) filled, or -1 (printed). */
 static int search_embed_remote(const struct cfg *cfg, enum embed_provider p, const char *q, float *out)
 {
@@ -62,7 +47,7 @@ static int search_embed_remote(const struct cfg *cfg, enum embed_provider p, con
 		? embed_ollama_request(cfg->embed_model, &q, &len, 1)
 		: embed_openai_request(cfg->embed_model, &q, &len, 1,
 		                       strncmp(cfg->embed_model, "text-embedding-3", 16) == 0 ? cfg->embed_dimension : 0);
-	char *url = search_url(p, cfg->embed_base_url);
+	char *url = embed_endpoint_url(p, cfg->embed_base_url);
 	const char *key = *cfg->embed_api_key_env ? getenv(cfg->embed_api_key_env) : NULL;
 	char *auth = key && *key ? xasprintf("Authorization: Bearer %s", key) : NULL;
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");

@@ -676,3 +676,17 @@ size_t embed_batch_take(const size_t *tokens, size_t n, size_t max_count, size_t
 	}
 	return k;
 }
+
+char *embed_endpoint_url(enum embed_provider p, const char *base)
+{
+	if (!base || !*base)
+		base = p == EMBED_PROVIDER_OLLAMA ? "http://127.0.0.1:11434" : "https://api.openai.com";
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	if (p == EMBED_PROVIDER_OLLAMA)
+		return xasprintf("%.*s/api/embed", (int)n, base);
+	if (n >= 3 && strncmp(base + n - 3, "/v1", 3) == 0)
+		return xasprintf("%.*s/embeddings", (int)n, base);
+	return xasprintf("%.*s/v1/embeddings", (int)n, base);
+}

@@ -75,4 +75,9 @@ void embed_error_redact(struct embed_error *err, const char *secret);
 void embed_result_free(struct embed_result *res);
 void embed_error_free(struct embed_error *err);
 
+/* The provider's embeddings endpoint for a base URL (heap string): {base}/v1/embeddings for openai (a base that
+ * already ends in /v1 gets /embeddings), {base}/api/embed for ollama. An empty base means the provider's usual
+ * address: https://api.openai.com, or a local Ollama at http://127.0.0.1:11434. */
+char *embed_endpoint_url(enum embed_provider p, const char *base);
+
 #endif

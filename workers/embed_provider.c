@@ -282,26 +282,9 @@ static void on_kick(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- setup ---- */
 
-static char *provider_url(enum embed_provider p, const char *base)
-{
-	if (p == EMBED_PROVIDER_OLLAMA && !*base)
-		base = "http://127.0.0.1:11434";
-	if (p == EMBED_PROVIDER_OPENAI && !*base)
-		base = "https://api.openai.com";
-	size_t n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	if (p == EMBED_PROVIDER_OLLAMA)
-		return xasprintf("%.*s/api/embed", (int)n, base);
-	/* accept both "https://host" and "https://host/v1" */
-	if (n >= 3 && strncmp(base + n - 3, "/v1", 3) == 0)
-		return xasprintf("%.*s/embeddings", (int)n, base);
-	return xasprintf("%.*s/v1/embeddings", (int)n, base);
-}
-
 static void engine_http_setup(struct embed_engine *e, const struct cfg *cfg)
 {
-	e->url = provider_url(e->provider, cfg->embed_base_url);
+	e->url = embed_endpoint_url(e->provider, cfg->embed_base_url);
 	const char *key = cfg->embed_api_key_env && *cfg->embed_api_key_env ? getenv(cfg->embed_api_key_env) : NULL;
 	if (key && *key) {
 		e->api_key = xstrdup(key);

@@ -442,6 +442,21 @@ TEST(batch_take)
 	ASSERT_INT_EQ(embed_batch_take(t, 0, 8, 100), 0);
 }
 
+TEST(endpoint_urls)
+{
+	char *u;
+	ASSERT_STR_EQ(u = embed_endpoint_url(EMBED_PROVIDER_OPENAI, ""), "https://api.openai.com/v1/embeddings");
+	free(u);
+	ASSERT_STR_EQ(u = embed_endpoint_url(EMBED_PROVIDER_OPENAI, "http://127.0.0.1:8000/v1/"), "http://127.0.0.1:8000/v1/embeddings");
+	free(u);
+	ASSERT_STR_EQ(u = embed_endpoint_url(EMBED_PROVIDER_OPENAI, "http://vllm:8000"), "http://vllm:8000/v1/embeddings");
+	free(u);
+	ASSERT_STR_EQ(u = embed_endpoint_url(EMBED_PROVIDER_OLLAMA, ""), "http://127.0.0.1:11434/api/embed");
+	free(u);
+	ASSERT_STR_EQ(u = embed_endpoint_url(EMBED_PROVIDER_OLLAMA, "http://gpu:11434//"), "http://gpu:11434/api/embed");
+	free(u);
+}
+
 int main(int argc, char **argv)
 {
 	return test_main(argc, argv);
