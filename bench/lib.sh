@@ -17,14 +17,21 @@ bench_build() { # builds an optimised tree unless PGKB_BIN_DIR points at one
 }
 
 bench_pg_start() { # PORT: fresh cluster, default settings except max_connections (the peer needs 100+)
+	# and BENCH_PG_OPTS (extra server options, e.g. "-c shared_preload_libraries=pg_stat_statements")
 	export PGPORT=$1 PGHOST=127.0.0.1 PGUSER=postgres
 	mkdir -p "$B_DIR/pg"; [ "$(id -u)" = 0 ] && chown postgres: "$B_DIR/pg" "$B_DIR"; chmod 700 "$B_DIR/pg"
 	as_pg "$PGBIN/initdb" -D "$B_DIR/pg" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
 	as_pg "$PGBIN/pg_ctl" -D "$B_DIR/pg" -l "$B_DIR/server.log" -w \
-		-o "-p $PGPORT -k $B_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=250" start >/dev/null
+		-o "-p $PGPORT -k $B_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=250 ${BENCH_PG_OPTS:-}" start >/dev/null
 }
 
+bench_alive() { local p; for p in "${B_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+
 bench_cleanup() {
+	# TERM first: nginx's master and the supervisor stop their own children; KILL what is left after 3 s.
+	local p i
+	for p in "${B_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for i in $(seq 1 30); do bench_alive || break; sleep 0.1; done
 	for p in "${B_PIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
 	[ -f "$B_DIR/pg/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$B_DIR/pg" -m immediate -w stop >/dev/null 2>&1
 	rm -rf "$B_DIR"

@@ -31,7 +31,7 @@ struct pg_req;
  * returns: copy what you keep. */
 typedef void (*pg_done_cb)(struct pg_req *req, const struct pg_outcome *out, void *arg);
 
-#define PG_REQ_MAX_CALLS 16
+#define PG_REQ_MAX_CALLS 64
 #define PG_MAX_PARAMS 16
 
 struct pg_call {

@@ -71,6 +71,7 @@ static const struct pg_stmt stmt_lock = {"pgkb_crawl_lock", "SELECT pgkb.crawl_l
 static const struct pg_stmt stmt_claim = {
 	"pgkb_crawl_claim", "SELECT pgkb.crawl_claim($1::bigint, $2::jsonb, $3::int)", 3};
 static const struct pg_stmt stmt_finish = {"pgkb_crawl_finish", "SELECT pgkb.crawl_finish_if_done($1::bigint)", 1};
+static const struct pg_stmt stmt_settle = {"pgkb_crawl_settle", "SELECT pgkb.crawl_settle($1::bigint)", 1};
 static const struct pg_stmt robots_delay_upsert = {
 	"pgkb_crawl_robots_delay",
 	"INSERT INTO pgkb.host_politeness (host, robots_delay_ms) VALUES ($1, $2::int)"
@@ -93,6 +94,11 @@ void crawl_add_claim(struct pg_req *w, const char *crawl_id, const char *urls_js
 void crawl_add_finish(struct pg_req *w, const char *crawl_id)
 {
 	pg_req_addl(w, &stmt_finish, crawl_id);
+}
+
+void crawl_add_settle(struct pg_req *w, const char *crawl_id)
+{
+	pg_req_addl(w, &stmt_settle, crawl_id);
 }
 
 /* ---- options ---- */

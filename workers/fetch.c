@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crawl_seen.h"
 #include "fetch.h"
 #include "queue.h"
 #include "fetch_politeness.h"
@@ -29,13 +30,30 @@ struct fetch {
 	struct robots_wait *rwait;
 	bool conditional;
 	char *nm_etag, *nm_lastmod, *nm_final, *nm_redirects; /* a 304's validators and redirects */
+	uint64_t *offered; /* crawl_seen hashes of the links offered to the crawl */
+	size_t n_offered;
+	int claim_index; /* the claim among the result writes, or -1 */
 };
+
+/* What the worker does once a fetch's result transaction has ended. */
+struct fetch_after {
+	struct worker *worker;
+	char crawl_id[24];
+	uint64_t *offered;
+	size_t n_offered;
+	int claim_index, settle_index;
+};
+
+#define SWEEP_INTERVAL_S 5.0
+static ev_timer sweep_timer;
+
+static const struct pg_stmt crawl_sweep = {"pgkb_fetch_sweep", "SELECT pgkb.crawl_sweep()", 0};
 
 static const struct pg_stmt doc_load = {
 	"pgkb_fetch_load",
 	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status"
-	"  FROM pgkb.documents d JOIN pgkb.crawls c ON c.id = d.crawl_id"
-	" WHERE d.crawl_id = $1::bigint AND d.url = $2",
+	"  FROM pgkb.crawls c JOIN pgkb.documents d ON d.source_id = c.source_id AND d.url = $2 AND d.crawl_id = c.id"
+	" WHERE c.id = $1::bigint",
 	2,
 };
 static const struct pg_stmt doc_store = {
@@ -94,6 +112,7 @@ static void fetch_free(struct fetch *f)
 	free(f->nm_lastmod);
 	free(f->nm_final);
 	free(f->nm_redirects);
+	free(f->offered);
 	free(f->url);
 	free(f->doc_id);
 	free(f->etag);
@@ -113,10 +132,47 @@ static struct job_run *fetch_end(struct fetch *f)
 	return r;
 }
 
-/* Commits writes (which start with the crawl lock) with the job and checks the crawl's completion. */
+static void on_settled(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	char *crawl_id = arg;
+	if (!out->ok)
+		log_warn("settling crawl %s failed: %s", crawl_id, out->error);
+	free(crawl_id);
+}
+
+static void on_committed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fetch_after *a = arg;
+	long long crawl = strtoll(a->crawl_id, NULL, 10);
+	if (out->ok && a->claim_index >= 0) {
+		if (pg_int(out->results[a->claim_index], 0, 0) < 0)
+			crawl_seen_close(crawl);
+		else
+			crawl_seen_add(crawl, a->offered, a->n_offered);
+	}
+	if (out->ok && strcmp(pg_value(out->results[a->settle_index], 0, 0), "recheck") == 0) {
+		struct pg_req *s = pg_req_new(on_settled, xstrdup(a->crawl_id));
+		crawl_add_settle(s, a->crawl_id);
+		pool_submit(worker_pool(a->worker), s);
+	}
+	free(a->offered);
+	free(a);
+}
+
+/* Commits writes with the job, then settles the crawl (schema/065_crawl_unlocked.sql). */
 static void fetch_commit(struct fetch *f, struct pg_req *w)
 {
-	crawl_add_finish(w, f->crawl_id);
+	struct fetch_after *a = xcalloc(1, sizeof *a);
+	a->worker = f->run->worker;
+	memcpy(a->crawl_id, f->crawl_id, sizeof a->crawl_id);
+	a->claim_index = f->claim_index;
+	a->settle_index = w->ncalls;
+	a->offered = f->offered;
+	a->n_offered = f->n_offered;
+	f->offered = NULL;
+	crawl_add_settle(w, f->crawl_id);
+	w->cb = on_committed;
+	w->arg = a;
 	job_succeed_with(fetch_end(f), w);
 }
 
@@ -124,10 +180,16 @@ static struct pg_req *writes_new(struct fetch *f)
 {
 	struct pg_req *w = pg_req_new(NULL, NULL);
 	/* A page's result commits asynchronously: lost in a server crash, it goes with the job's completion, and
-	 * the job is rescued and fetched again. This keeps the crawl-row lock from being held through an fsync. */
+	 * the job is rescued and fetched again. */
 	pg_req_addl(w, &queue_async_commit);
-	crawl_add_lock(w, f->crawl_id);
 	return w;
+}
+
+/* Offers a page's links (a JSON array) to the crawl. */
+static void add_claim(struct fetch *f, struct pg_req *w, const char *links)
+{
+	f->claim_index = w->ncalls;
+	crawl_add_claim(w, f->crawl_id, links, f->depth + 1);
 }
 
 /* Ends the document in a final status (skipped, failed) with a reason. */
@@ -220,14 +282,23 @@ static void media_charset(const char *ctype, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* The in-scope links of links_from_* output as a JSON array, or NULL when none are to be followed. */
+/* The in-scope links of links_from_* output that this process does not know the crawl holds, as a JSON
+ * array (NULL when none are to be offered); their hashes go to f->offered. */
 static char *links_json(struct fetch *f, struct links *l)
 {
 	json_t *arr = json_array();
+	long long crawl = strtoll(f->crawl_id, NULL, 10);
+	free(f->offered);
+	f->offered = xcalloc(l->n + 1, sizeof *f->offered);
+	f->n_offered = 0;
 	if (f->depth < f->opts.max_depth)
-		for (size_t i = 0; i < l->n; i++)
-			if (crawl_in_scope(&f->opts, f->root_host, l->urls[i]))
+		for (size_t i = 0; i < l->n; i++) {
+			uint64_t h = crawl_seen_hash(l->urls[i]);
+			if (!crawl_seen_has(crawl, h) && crawl_in_scope(&f->opts, f->root_host, l->urls[i])) {
 				json_array_append_new(arr, json_string(l->urls[i]));
+				f->offered[f->n_offered++] = h;
+			}
+		}
 	links_free(l);
 	char *s = json_array_size(arr) ? json_dumps(arr, JSON_COMPACT) : NULL;
 	json_decref(arr);
@@ -279,7 +350,7 @@ static void store_page(struct fetch *f, struct http_response *resp, const char *
 		pg_req_addl(w, &ingest_enqueue, f->doc_id);
 	}
 	if (links) {
-		crawl_add_claim(w, f->crawl_id, links, f->depth + 1);
+		add_claim(f, w, links);
 		free(links);
 	}
 	fetch_commit(f, w);
@@ -347,7 +418,7 @@ static void on_stored_body(struct pg_req *req, const struct pg_outcome *out, voi
 	struct pg_req *w = writes_new(f);
 	pg_req_addl(w, &doc_unchanged, f->doc_id, "304", f->nm_etag, f->nm_lastmod, f->nm_final, f->nm_redirects);
 	if (links)
-		crawl_add_claim(w, f->crawl_id, links, f->depth + 1);
+		add_claim(f, w, links);
 	free(links);
 	log_info("fetch %s: not modified", f->url);
 	fetch_commit(f, w);
@@ -540,6 +611,7 @@ static void fetch_run(struct job_run *r)
 {
 	struct fetch *f = xcalloc(1, sizeof *f);
 	f->run = r;
+	f->claim_index = -1;
 	char *err = fetch_parse(r->job.payload, f);
 	if (err) {
 		fetch_free(f);
@@ -567,5 +639,39 @@ static void fetch_abandon(struct job_run *r)
 		fetch_free(f);
 }
 
+static void on_swept(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	if (!out->ok)
+		log_warn("crawl sweep failed: %s", out->error);
+	else if (pg_int(out->results[0], 0, 0) > 0)
+		log_info("crawl sweep ended %lld crawl(s)", pg_int(out->results[0], 0, 0));
+}
+
+/* Now and then: end the crawls that nothing is left to settle (schema/065_crawl_unlocked.sql). */
+static void on_sweep_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	if (pool_pending(worker_pool(w)) > 0 && pool_connected(worker_pool(w)) == 0)
+		return; /* the database is away: requests are piling up already */
+	struct pg_req *req = pg_req_new(on_swept, NULL);
+	pg_req_addl(req, &crawl_sweep);
+	pool_submit(worker_pool(w), req);
+}
+
+static int fetch_start(struct worker *w)
+{
+	ev_timer_init(&sweep_timer, on_sweep_timer, SWEEP_INTERVAL_S, SWEEP_INTERVAL_S);
+	sweep_timer.data = w;
+	ev_timer_start(worker_loop(w), &sweep_timer);
+	return polite_start(w);
+}
+
+static void fetch_stop(struct worker *w)
+{
+	ev_timer_stop(worker_loop(w), &sweep_timer);
+	crawl_seen_clear();
+	polite_stop(w);
+}
+
 const struct handler fetch_handler = {
-	.kind = "fetch", .run = fetch_run, .abandon = fetch_abandon, .start = polite_start, .stop = polite_stop};
+	.kind = "fetch", .run = fetch_run, .abandon = fetch_abandon, .start = fetch_start, .stop = fetch_stop};

@@ -30,10 +30,14 @@ void crawl_opts_free(struct crawl_opts *o);
 bool crawl_in_scope(const struct crawl_opts *o, const char *root_host, const char *url);
 
 /* Result statements shared by crawl and fetch (appended to a fenced write request). crawl_id is decimal text.
- * lock: first, serialises the crawl's result transactions (see schema/040_crawl.sql). claim: urls_json is a
- * JSON array of canonical URLs. finish: marks the crawl done when nothing of it is queued. */
+ * lock: serialises the crawl job's result transaction with other claims (see schema/040_crawl.sql). claim:
+ * urls_json is a JSON array of canonical URLs; its result is the number claimed, or -1 when the crawl takes
+ * no more (schema/065_crawl_unlocked.sql). finish: marks the crawl done when nothing of it is queued (the
+ * crawl job, under lock). settle: the end of a fetch result; its result is 'done', 'running' or 'recheck'
+ * (settle again after the commit). */
 void crawl_add_lock(struct pg_req *w, const char *crawl_id);
 void crawl_add_claim(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth);
 void crawl_add_finish(struct pg_req *w, const char *crawl_id);
+void crawl_add_settle(struct pg_req *w, const char *crawl_id);
 
 #endif

@@ -1,5 +1,12 @@
 /* Polite GETs: one HTTP client per worker process and a per-host gate that reserves slots with
- * pgkb.host_reserve (one reservation in flight per host per process; the others wait in a local FIFO). */
+ * pgkb.host_reserve (one reservation in flight per host per process; the others wait in a local FIFO).
+ *
+ * A slot granted while the host asks for no spacing between requests (host_delay 0 and no robots.txt
+ * Crawl-delay) passes straight from a finished transfer to the next request queued for the host, for up to
+ * SLOT_REUSE_S after its grant, without a database round trip: the number of requests in flight, the only
+ * limit such a host has, is unchanged by the hand-over. After SLOT_REUSE_S the slot is released and
+ * reserved again, so other processes get their turn and a Crawl-delay that robots.txt adds meanwhile takes
+ * effect. Slots granted under a delay are used once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +23,7 @@
 /* Retry spacing after a failed reservation request (database down). */
 #define GATE_DB_WAIT_MS 1000
 #define GATE_DB_FAILURES_MAX 30
+#define SLOT_REUSE_S 1.0
 
 static const struct pg_stmt host_reserve_stmt = {
 	"pgkb_host_reserve",
@@ -38,6 +46,8 @@ struct polite_req {
 	struct polite_req *next;
 	char *host;
 	char *token; /* while fetching */
+	bool reusable; /* the slot was granted without a delay: it may pass to the next request */
+	double granted_at; /* ev_now() at the slot's grant */
 	bool cancelled;
 };
 
@@ -191,10 +201,43 @@ static long retry_after_ms(const struct http_response *resp)
 	return s < 0 ? 0 : s > 3600 ? 3600000 : s * 1000;
 }
 
+static void start_transfer(struct polite_req *p, const char *token);
+
+/* Hands the slot of finished request done to the next request queued for its host, if it may (see the top of
+ * this file). Returns false when the slot is to be released instead. */
+static bool pass_slot(const struct polite_req *done, long retry_after)
+{
+	if (!done->reusable || retry_after > 0 || !pl.http ||
+	    ev_now(worker_loop(pl.w)) - done->granted_at > SLOT_REUSE_S)
+		return false;
+	struct gate *g = gate_find(done->host, false);
+	while (g && g->head && g->head->cancelled) {
+		struct polite_req *c = g->head;
+		g->head = c->next;
+		preq_free(c);
+	}
+	if (!g || !g->head) {
+		if (g)
+			g->tail = NULL;
+		return false;
+	}
+	struct polite_req *p = g->head;
+	g->head = p->next;
+	if (!g->head)
+		g->tail = NULL;
+	p->gate = NULL;
+	p->reusable = true;
+	p->granted_at = done->granted_at;
+	start_transfer(p, done->token);
+	return true;
+}
+
 static void on_http_done(struct http_response *resp, void *arg)
 {
 	struct polite_req *p = arg;
-	release_slot(p->host, p->token, retry_after_ms(resp));
+	long ra = retry_after_ms(resp);
+	if (!pass_slot(p, ra))
+		release_slot(p->host, p->token, ra);
 	if (!p->cancelled)
 		p->cb(resp, p->arg);
 	preq_free(p);
@@ -258,6 +301,8 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 		if (!g->head)
 			g->tail = NULL;
 		p->gate = NULL;
+		p->reusable = pg_int(out->results[0], 0, 2) == 0; /* granted with no spacing to the next request */
+		p->granted_at = ev_now(worker_loop(pl.w));
 		start_transfer(p, token);
 		gate_kick(g);
 		return;

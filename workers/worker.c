@@ -65,7 +65,9 @@ struct worker {
 	bool claim_in_flight;
 	struct done_batch done;     /* accumulating */
 	int completes_in_flight;
-	int writes_in_flight;       /* fail/fenced-result/hand-back requests in flight */
+	int writes_in_flight;       /* fail/fenced-result/hand-back requests in flight or grouped */
+	struct fenced *group, *group_tail; /* fenced results waiting for this loop iteration's group commit */
+	int group_n, group_calls;
 	bool draining, handed_back, stopping;
 	ev_timer poll, maint, drain, hard_stop;
 	ev_prepare flush;
@@ -78,6 +80,7 @@ struct worker {
 
 static void try_claim(struct worker *w);
 static void maybe_exit(struct worker *w);
+static void flush_group(struct worker *w);
 
 /* ---- finishing jobs ---- */
 
@@ -193,6 +196,7 @@ static void flush_done(struct worker *w)
 static void on_flush(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct worker *w = p->data;
+	flush_group(w);
 	flush_done(w);
 	try_claim(w);
 }
@@ -251,7 +255,30 @@ struct fenced {
 	long long id;
 	int attempt;
 	int kind; /* stats_kind_index */
+	pg_done_cb after; /* the writes' own callback, with its argument */
+	void *after_arg;
+	struct pg_req *writes; /* kept until its transaction commits (a failed group sends it again alone) */
+	struct fenced *next;   /* in the group */
 };
+
+/* Hands the writes' callback the outcome of the writes alone: the fence before them and the completion after
+ * them are left out of the results. */
+static void fenced_after(const struct fenced *f, struct pg_req *req, const struct pg_outcome *out)
+{
+	if (!f->after)
+		return;
+	struct pg_outcome o = *out;
+	o.results = out->nresults > 0 ? out->results + 1 : out->results;
+	o.nresults = out->nresults > 2 ? out->nresults - 2 : 0;
+	o.failed_index = out->failed_index > 0 ? out->failed_index - 1 : -1;
+	f->after(req, &o, f->after_arg);
+}
+
+static void fenced_free(struct fenced *f)
+{
+	pg_req_free(f->writes);
+	free(f);
+}
 
 static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent);
 
@@ -266,37 +293,130 @@ static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, v
 		char *msg = xasprintf("writing the job's results failed: %s", out->error);
 		submit_fail(w, f->kind, f->id, f->attempt, msg, false);
 		free(msg);
-		free(f);
+		fenced_after(f, req, out);
+		fenced_free(f);
 		maybe_exit(w);
 		return;
 	}
 	stats_add_at(f->kind, out->ok ? STAT(succeeded) : STAT(refused), 1);
-	free(f);
+	fenced_after(f, req, out);
+	fenced_free(f);
 	on_written(req, out, w);
+}
+
+/* Appends f's fence and writes to req. */
+static void add_fenced(struct pg_req *req, const struct fenced *f)
+{
+	char id[32], att[16];
+	snprintf(id, sizeof id, "%lld", f->id);
+	snprintf(att, sizeof att, "%d", f->attempt);
+	pg_req_addl(req, &queue_fence, id, f->w->id, att);
+	for (int i = 0; i < f->writes->ncalls; i++) {
+		const char *p[PG_MAX_PARAMS];
+		pg_req_params(f->writes, i, p);
+		pg_req_add(req, f->writes->calls[i].stmt, p);
+	}
+}
+
+/* One job's fenced result in its own transaction. */
+static void submit_fenced(struct worker *w, struct fenced *f)
+{
+	char ids[40], atts[24];
+	snprintf(ids, sizeof ids, "{%lld}", f->id);
+	snprintf(atts, sizeof atts, "{%d}", f->attempt);
+	struct pg_req *req = pg_req_new(on_fenced_result, f);
+	add_fenced(req, f);
+	pg_req_addl(req, &queue_complete, ids, atts, w->id);
+	pool_submit(w->pool, req);
+}
+
+/* A group commit: the fenced results of several jobs that finished in one loop iteration, in one transaction
+ * (one round trip, one commit, one batched completion). When it fails (one job's fence or writes), each
+ * result is sent again alone, so only the job at fault is affected. */
+struct group_ctx {
+	struct worker *w;
+	struct fenced *head;
+};
+
+static void on_group_result(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct group_ctx *g = arg;
+	struct worker *w = g->w;
+	if (resubmitted(w, req, out))
+		return; /* the clone carries g */
+	int at = 0;
+	for (struct fenced *f = g->head, *next; f; f = next) {
+		next = f->next;
+		f->next = NULL;
+		if (!out->ok && !w->stopping) {
+			submit_fenced(w, f);
+			continue;
+		}
+		struct pg_outcome o = *out;
+		if (out->ok) {
+			o.results = out->results + at;
+			o.nresults = 1 + f->writes->ncalls + 1; /* as if alone: fence, writes, (completion) */
+			stats_add_at(f->kind, STAT(succeeded), 1);
+			w->completed++;
+		}
+		at += 1 + f->writes->ncalls;
+		w->writes_in_flight--;
+		fenced_after(f, req, &o);
+		fenced_free(f);
+	}
+	if (!out->ok && w->stopping)
+		log_error("group commit failed while stopping: %s (those jobs will run again)", out->error);
+	free(g);
+	maybe_exit(w);
+}
+
+static void flush_group(struct worker *w)
+{
+	struct fenced *head = w->group;
+	int n = w->group_n;
+	w->group = w->group_tail = NULL;
+	w->group_n = w->group_calls = 0;
+	if (n == 0)
+		return;
+	if (n == 1) {
+		submit_fenced(w, head);
+		return;
+	}
+	struct group_ctx *g = xmalloc(sizeof *g);
+	*g = (struct group_ctx){w, head};
+	struct pg_req *req = pg_req_new(on_group_result, g);
+	struct buf ids = BUF_INIT, atts = BUF_INIT;
+	for (struct fenced *f = head; f; f = f->next) {
+		add_fenced(req, f);
+		queue_array_add(&ids, f->id);
+		queue_array_add(&atts, f->attempt);
+	}
+	queue_array_close(&ids);
+	queue_array_close(&atts);
+	pg_req_addl(req, &queue_complete, buf_str(&ids), buf_str(&atts), w->id);
+	buf_free(&ids);
+	buf_free(&atts);
+	pool_submit(w->pool, req);
 }
 
 void job_succeed_with(struct job_run *r, struct pg_req *writes)
 {
 	struct worker *w = r->worker;
 	struct fenced *f = xmalloc(sizeof *f);
-	*f = (struct fenced){w, r->job.id, r->job.attempt, stats_kind_index(r->job.kind)};
-	struct pg_req *req = pg_req_new(on_fenced_result, f);
-	char id[32], att[16], ids[40], atts[24];
-	snprintf(id, sizeof id, "%lld", r->job.id);
-	snprintf(att, sizeof att, "%d", r->job.attempt);
-	snprintf(ids, sizeof ids, "{%lld}", r->job.id);
-	snprintf(atts, sizeof atts, "{%d}", r->job.attempt);
-	pg_req_addl(req, &queue_fence, id, w->id, att);
-	for (int i = 0; writes && i < writes->ncalls; i++) {
-		const char *p[PG_MAX_PARAMS];
-		pg_req_params(writes, i, p);
-		pg_req_add(req, writes->calls[i].stmt, p);
-	}
-	pg_req_addl(req, &queue_complete, ids, atts, w->id);
-	pg_req_free(writes);
+	*f = (struct fenced){w, r->job.id, r->job.attempt, stats_kind_index(r->job.kind), writes ? writes->cb : NULL,
+	                     writes ? writes->arg : NULL, writes ? writes : pg_req_new(NULL, NULL), NULL};
 	w->writes_in_flight++;
 	end_run(r);
-	pool_submit(w->pool, req);
+	/* joins this loop iteration's group (flushed by on_flush), which must fit one request */
+	if (w->group_calls + 1 + f->writes->ncalls + 1 > PG_REQ_MAX_CALLS)
+		flush_group(w);
+	if (w->group_tail)
+		w->group_tail->next = f;
+	else
+		w->group = f;
+	w->group_tail = f;
+	w->group_n++;
+	w->group_calls += 1 + f->writes->ncalls;
 }
 
 /* A fail request in flight: its job's kind, to count the outcome (retried, dead or refused). */
@@ -606,6 +726,7 @@ static void start_drain(struct worker *w, const char *why)
 	for (int i = 0; i < w->nkinds; i++)
 		if (w->kinds[i].handler->drain)
 			w->kinds[i].handler->drain(w);
+	flush_group(w);
 	flush_done(w);
 	maybe_exit(w);
 }
@@ -743,6 +864,7 @@ int worker_main(const struct worker_opts *o)
 	log_info("worker stopped: %lld completed, %lld failed, %lld refused by the fence", w->completed, w->failed,
 	         w->refused);
 	w->stopping = true;
+	flush_group(w); /* normally empty: the loop ends when nothing is in flight */
 	for (int i = 0; i < w->nkinds; i++)
 		if (w->kinds[i].handler->stop)
 			w->kinds[i].handler->stop(w);

@@ -54,8 +54,9 @@ int worker_main(const struct worker_opts *opts);
 
 /* Finishing a job. job_succeed: no result rows; the completion joins the next batch.
  * job_succeed_with: the statements in writes (the job's results) commit in one transaction with the
- * completion, only while the job is still leased to this worker; takes ownership of writes (its callback
- * is not used). job_fail: retried with backoff, or dead when permanent or out of attempts; error is copied
+ * completion, only while the job is still leased to this worker; takes ownership of writes. writes' callback,
+ * when it has one, runs once when that transaction has ended, committed or not, with the outcome of the
+ * writes alone (results[i] belongs to writes' statement i); a job's end does not wait for it. job_fail: retried with backoff, or dead when permanent or out of attempts; error is copied
  * (and made valid UTF-8). */
 void job_succeed(struct job_run *run);
 void job_succeed_with(struct job_run *run, struct pg_req *writes);

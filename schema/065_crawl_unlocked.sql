@@ -1,0 +1,157 @@
+-- Fetch results no longer lock the crawl row. 040 serialised every fetch result transaction of a crawl on
+-- pgkb.crawl_lock to make max_pages and completion exact; that capped one crawl at a few hundred pages/s. Both
+-- stay exact without it:
+--   max_pages: crawls.claimed counts the documents a crawl with max_pages has claimed. Only a claim that
+--              brings URLs the crawl does not hold yet locks the row (SELECT ... FOR UPDATE on claimed), for
+--              the length of one INSERT; claims without new URLs, and crawls without max_pages, lock nothing.
+--   done:      pgkb.crawl_settle runs at the end of each fetch result transaction. When it sees no queued
+--              document and the crawl job has ended, no other fetch of the crawl can be uncommitted (its own
+--              document would still look queued), so the crawl is done. When it sees a few queued documents,
+--              they may belong to fetches committing at the same moment, each seeing the others as queued;
+--              the worker then settles once more after its commit ('recheck'), and whichever of them checks
+--              last sees every commit. pgkb.crawl_sweep catches whatever slips through (a fetch job that died
+--              outside its handler, more concurrent final commits than the recheck bound).
+
+-- Documents claimed by a crawl that has options.max_pages (left 0 without it).
+ALTER TABLE pgkb.crawls ADD COLUMN claimed bigint NOT NULL DEFAULT 0;
+UPDATE pgkb.crawls c SET claimed = (SELECT count(*) FROM pgkb.documents d WHERE d.crawl_id = c.id)
+ WHERE jsonb_typeof(c.options -> 'max_pages') = 'number';
+
+-- Claims p_urls (a JSON array of canonical URLs) for crawl p_crawl at depth p_depth, as 020's frontier comment
+-- describes, and enqueues one fetch job for exactly the rows claimed. URLs the crawl already holds are skipped;
+-- with options.max_pages, only as many as leave the crawl at most that many documents, in array order.
+-- Returns the number claimed, or -1 when the crawl takes no more URLs (not running, or max_pages reached):
+-- callers may stop offering it links.
+CREATE OR REPLACE FUNCTION pgkb.crawl_claim(p_crawl bigint, p_urls jsonb, p_depth integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	c pgkb.crawls;
+	lim bigint;
+	room bigint; -- NULL: no limit (LIMIT NULL is LIMIT ALL)
+	fresh text[];
+	n integer;
+BEGIN
+	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
+	IF NOT FOUND OR c.status <> 'running' THEN
+		RETURN -1;
+	END IF;
+	IF jsonb_typeof(c.options -> 'max_pages') = 'number' THEN
+		lim := (c.options ->> 'max_pages')::bigint;
+		IF c.claimed >= lim THEN
+			RETURN -1;
+		END IF;
+	END IF;
+	SELECT array_agg(f.url ORDER BY f.ord) INTO fresh
+	  FROM (SELECT DISTINCT ON (w.url) w.url, w.ord
+	          FROM jsonb_array_elements_text(p_urls) WITH ORDINALITY AS w(url, ord)
+	         WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
+	                            WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = p_crawl)
+	         ORDER BY w.url, w.ord) f;
+	IF fresh IS NULL THEN
+		RETURN 0;
+	END IF;
+	IF lim IS NOT NULL THEN
+		SELECT lim - x.claimed INTO room FROM pgkb.crawls x WHERE x.id = p_crawl FOR UPDATE;
+		IF room <= 0 THEN
+			RETURN -1;
+		END IF;
+	END IF;
+	WITH claimed AS (
+		INSERT INTO pgkb.documents AS d (source_id, url, crawl_id, depth)
+		SELECT c.source_id, f.url, p_crawl, p_depth
+		  FROM unnest(fresh) WITH ORDINALITY AS f(url, ord) ORDER BY f.ord LIMIT room
+		ON CONFLICT (source_id, url) DO UPDATE
+		   SET crawl_id = EXCLUDED.crawl_id, depth = EXCLUDED.depth, status = 'queued', error = NULL
+		 WHERE d.crawl_id IS DISTINCT FROM EXCLUDED.crawl_id
+		RETURNING d.url
+	), jobs AS (
+		INSERT INTO pgkb.jobs (kind, payload, max_attempts)
+		SELECT 'fetch', jsonb_build_object('crawl_id', p_crawl, 'url', url, 'depth', p_depth), 3 FROM claimed
+		RETURNING 1
+	)
+	SELECT count(*) INTO n FROM jobs;
+	IF lim IS NOT NULL AND n > 0 THEN
+		UPDATE pgkb.crawls SET claimed = claimed + n WHERE id = p_crawl;
+	END IF;
+	RETURN n;
+END;
+$$;
+
+-- The end of a fetch result transaction (see the top of this file). Returns
+--   'done'     the crawl is not running any more (this call may have just marked it done)
+--   'recheck'  a few documents are still queued: call again after this transaction commits
+--   'running'  many are queued
+CREATE FUNCTION pgkb.crawl_settle(p_crawl bigint) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	c pgkb.crawls;
+	queued integer;
+BEGIN
+	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
+	IF NOT FOUND OR c.status <> 'running' THEN
+		RETURN 'done';
+	END IF;
+	SELECT count(*) INTO queued
+	  FROM (SELECT 1 FROM pgkb.documents WHERE crawl_id = p_crawl AND status = 'queued' LIMIT 65) q;
+	IF queued > 0 THEN
+		RETURN CASE WHEN queued <= 64 THEN 'recheck' ELSE 'running' END;
+	END IF;
+	-- the crawl job may still be claiming its seeds (uncommitted, so invisible here); it settles itself
+	IF EXISTS (SELECT 1 FROM pgkb.jobs WHERE id = c.job_id AND state IN ('queued', 'running')) THEN
+		RETURN 'running';
+	END IF;
+	UPDATE pgkb.crawls SET status = 'done', finished_at = now() WHERE id = p_crawl AND status = 'running';
+	RETURN 'done';
+END;
+$$;
+
+-- Settles every running crawl whose job has ended and that has no queued document: done, or failed with the
+-- crawl job's error when that job died. Crawl workers call it now and then; returns how many it ended.
+CREATE FUNCTION pgkb.crawl_sweep() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	WITH ended AS (
+		SELECT c.id, j.state AS job_state, j.last_error
+		  FROM pgkb.crawls c
+		  LEFT JOIN pgkb.jobs j ON j.id = c.job_id
+		 WHERE c.status = 'running'
+		   AND (j.id IS NULL OR j.state = 'dead')
+		   AND NOT EXISTS (SELECT 1 FROM pgkb.documents d WHERE d.crawl_id = c.id AND d.status = 'queued')
+		   FOR UPDATE OF c SKIP LOCKED
+	)
+	UPDATE pgkb.crawls c
+	   SET status = CASE WHEN e.job_state = 'dead' THEN 'failed' ELSE 'done' END,
+	       error = CASE WHEN e.job_state = 'dead' THEN 'crawl job died: ' || coalesce(e.last_error, '?') END,
+	       finished_at = now()
+	  FROM ended e
+	 WHERE c.id = e.id AND c.status = 'running';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END;
+$$;
+
+-- A fetch job that dies outside its handler (its worker crashed on every attempt, or its result could not be
+-- written) fails its document instead of leaving it queued, which would keep the crawl running forever.
+CREATE FUNCTION pgkb.fetch_job_died() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	crawl bigint;
+BEGIN
+	-- a malformed payload (the job died of it) must not make this trigger fail the statement that buries it
+	IF NEW.payload ->> 'crawl_id' ~ '^[0-9]{1,18}$' AND jsonb_typeof(NEW.payload -> 'url') = 'string' THEN
+		crawl := (NEW.payload ->> 'crawl_id')::bigint;
+		UPDATE pgkb.documents
+		   SET status = 'failed', error = 'fetch job ' || NEW.id || ' died: ' || coalesce(NEW.last_error, '?')
+		 WHERE crawl_id = crawl AND url = NEW.payload ->> 'url' AND status = 'queued';
+		IF FOUND THEN
+			PERFORM pgkb.crawl_settle(crawl);
+		END IF;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+CREATE TRIGGER jobs_fetch_died AFTER UPDATE OF state ON pgkb.jobs
+	FOR EACH ROW WHEN (NEW.state = 'dead' AND OLD.state <> 'dead' AND NEW.kind = 'fetch')
+	EXECUTE FUNCTION pgkb.fetch_job_died();

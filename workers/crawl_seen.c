@@ -1,0 +1,127 @@
+/* Per-crawl sets of URL hashes (open addressing, linear probing), for the few crawls a worker serves at
+ * once: the least recently used set is dropped beyond SEEN_CRAWLS_MAX, and a set stops growing at
+ * SEEN_ENTRIES_MAX (links past that are simply offered to the database again). */
+#include "crawl_seen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+#define SEEN_CRAWLS_MAX 16
+#define SEEN_ENTRIES_MAX (1u << 22)
+
+struct seen_set {
+	long long crawl_id;
+	bool closed;
+	uint64_t *slots; /* 0 = empty (a URL hashing to 0 is stored as 1) */
+	size_t cap, n;
+	unsigned long long used; /* LRU clock */
+};
+
+static struct seen_set sets[SEEN_CRAWLS_MAX];
+static unsigned long long clock_now;
+
+uint64_t crawl_seen_hash(const char *url)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then a splitmix64 finaliser */
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h ? h : 1;
+}
+
+static void set_reset(struct seen_set *s, long long crawl_id)
+{
+	free(s->slots);
+	*s = (struct seen_set){.crawl_id = crawl_id};
+}
+
+static struct seen_set *set_find(long long crawl_id, bool create)
+{
+	struct seen_set *oldest = &sets[0];
+	for (int i = 0; i < SEEN_CRAWLS_MAX; i++) {
+		if (sets[i].crawl_id == crawl_id && crawl_id != 0) {
+			sets[i].used = ++clock_now;
+			return &sets[i];
+		}
+		if (sets[i].used < oldest->used)
+			oldest = &sets[i];
+	}
+	if (!create)
+		return NULL;
+	set_reset(oldest, crawl_id);
+	oldest->used = ++clock_now;
+	return oldest;
+}
+
+static bool slots_insert(uint64_t *slots, size_t cap, uint64_t h)
+{
+	for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+		if (slots[i] == h)
+			return false;
+		if (slots[i] == 0) {
+			slots[i] = h;
+			return true;
+		}
+	}
+}
+
+static void set_grow(struct seen_set *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	uint64_t *slots = xcalloc(cap, sizeof *slots);
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i])
+			slots_insert(slots, cap, s->slots[i]);
+	free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+}
+
+bool crawl_seen_has(long long crawl_id, uint64_t h)
+{
+	struct seen_set *s = set_find(crawl_id, false);
+	if (!s)
+		return false;
+	if (s->closed)
+		return true;
+	for (size_t i = s->cap ? h & (s->cap - 1) : 0; s->cap; i = (i + 1) & (s->cap - 1)) {
+		if (s->slots[i] == h)
+			return true;
+		if (s->slots[i] == 0)
+			return false;
+	}
+	return false;
+}
+
+void crawl_seen_add(long long crawl_id, const uint64_t *hashes, size_t n)
+{
+	struct seen_set *s = set_find(crawl_id, true);
+	for (size_t i = 0; i < n && s->n < SEEN_ENTRIES_MAX; i++) {
+		if ((s->n + 1) * 4 > s->cap * 3) /* keep the load under 3/4 */
+			set_grow(s);
+		if (slots_insert(s->slots, s->cap, hashes[i]))
+			s->n++;
+	}
+}
+
+void crawl_seen_close(long long crawl_id)
+{
+	struct seen_set *s = set_find(crawl_id, true);
+	free(s->slots);
+	s->slots = NULL;
+	s->cap = s->n = 0;
+	s->closed = true;
+}
+
+void crawl_seen_clear(void)
+{
+	for (int i = 0; i < SEEN_CRAWLS_MAX; i++)
+		set_reset(&sets[i], 0);
+	clock_now = 0;
+}
