@@ -4,38 +4,6 @@
 # malformed payload, and a re-crawl: ETag answered 304 (no new ingest job) and a removed page (gone).
 . "$(dirname "$0")/lib.sh"
 
-# nginx_serve DIR PORT: a private nginx (access log with $msec) in the foreground, killed by cleanup.
-nginx_serve() {
-	mkdir -p "$T_DIR/nginx/tmp"
-	cat >"$T_DIR/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $T_DIR/nginx/nginx.pid;
-error_log $T_DIR/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  log_format ts '\$msec \$status \$request_uri';
-  access_log $T_DIR/nginx/access.log ts;
-  client_body_temp_path $T_DIR/nginx/tmp/body;
-  proxy_temp_path $T_DIR/nginx/tmp/proxy;
-  fastcgi_temp_path $T_DIR/nginx/tmp/fastcgi;
-  uwsgi_temp_path $T_DIR/nginx/tmp/uwsgi;
-  scgi_temp_path $T_DIR/nginx/tmp/scgi;
-  server {
-    listen 127.0.0.1:$2;
-    root $1;
-    location ~ \\.md\$ { default_type text/markdown; }
-  }
-}
-EOF
-	/usr/sbin/nginx -e "$T_DIR/nginx/error.log" -p "$T_DIR/nginx" -c "$T_DIR/nginx/nginx.conf" &
-	T_PIDS+=("$!")
-	for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$2) 2>/dev/null && return 0; sleep 0.1; done
-	fail "nginx did not start"; cat "$T_DIR/nginx/error.log"; exit 1
-}
-
 pg_start
 migrate
 PORT=$(free_port)
@@ -45,7 +13,7 @@ cp -r "$PGKB_TEST_DATA/site" "$SITE"
 chmod -R a+rX "$SITE"
 for f in robots.txt sitemap_index.xml sitemap-pages.xml llms.txt; do sed -i "s|@BASE@|$BASE|g" "$SITE/$f"; done
 gzip -n "$SITE/sitemap-pages.xml"
-nginx_serve "$SITE" "$PORT"
+nginx_serve "$SITE" "$PORT" || { fail "nginx did not start"; cat "$T_DIR/nginx/error.log"; exit 1; }
 
 write_config "$T_DIR/pgkb.yaml" "workers:
   crawl: {processes: 1, concurrency: 8}

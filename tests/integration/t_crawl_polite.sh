@@ -5,7 +5,7 @@
 pg_start
 migrate
 SITE=$T_DIR/site
-mkdir -p "$SITE" "$T_DIR/nginx/tmp"
+mkdir -p "$SITE"
 printf 'User-agent: *\nDisallow:\n' >"$SITE/robots.txt"
 for i in $(seq 0 19); do
 	links=""
@@ -17,29 +17,7 @@ chmod -R a+rX "$SITE"
 # another test run may take the port first: try a few
 for attempt in 1 2 3 4 5; do
 	PORT=$(free_port)
-	cat >"$T_DIR/nginx/nginx.conf" <<-EOF
-	daemon off;
-	worker_processes 2;
-	pid $T_DIR/nginx/nginx.pid;
-	error_log $T_DIR/nginx/error.log warn;
-	events { worker_connections 256; }
-	http {
-	  log_format ts '\$msec \$status \$request_uri';
-	  access_log $T_DIR/nginx/access.log ts;
-	  client_body_temp_path $T_DIR/nginx/tmp/body;
-	  proxy_temp_path $T_DIR/nginx/tmp/proxy;
-	  fastcgi_temp_path $T_DIR/nginx/tmp/fastcgi;
-	  uwsgi_temp_path $T_DIR/nginx/tmp/uwsgi;
-	  scgi_temp_path $T_DIR/nginx/tmp/scgi;
-	  types { text/html html; }
-	  server { listen 127.0.0.1:$PORT; root $SITE; }
-	}
-	EOF
-	/usr/sbin/nginx -e "$T_DIR/nginx/error.log" -p "$T_DIR/nginx" -c "$T_DIR/nginx/nginx.conf" &
-	T_PIDS+=("$!")
-	up=0
-	for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && { up=1; break; }; sleep 0.1; done
-	[ "$up" = 1 ] && break
+	nginx_serve "$SITE" "$PORT" && break
 done
 BASE=http://127.0.0.1:$PORT
 
