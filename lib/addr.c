@@ -132,6 +132,95 @@ enum addr_class addr_classify_text(const char *ip)
 	return ADDR_INVALID;
 }
 
+/* ---- networks (CIDR) ---- */
+
+static const uint8_t V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* True when no bit of a[0..len) right of the first `bits` is set. */
+static bool host_bits_clear(const uint8_t *a, size_t len, unsigned bits)
+{
+	for (size_t i = bits / 8; i < len; i++) {
+		uint8_t keep = i == bits / 8 && bits % 8 ? (uint8_t)(0xFF << (8 - bits % 8)) : 0;
+		if (a[i] & (uint8_t)~keep)
+			return false;
+	}
+	return true;
+}
+
+int addr_net_parse(const char *text, struct addr_net *out)
+{
+	char ip[64];
+	if (!text)
+		return -1;
+	const char *slash = strchr(text, '/');
+	size_t iplen = slash ? (size_t)(slash - text) : strlen(text);
+	if (iplen >= sizeof ip)
+		return -1;
+	memcpy(ip, text, iplen);
+	ip[iplen] = '\0';
+	if (iplen >= 2 && ip[0] == '[' && ip[iplen - 1] == ']') {
+		memmove(ip, ip + 1, iplen - 2);
+		ip[iplen - 2] = '\0';
+	}
+	struct addr_net n;
+	memset(&n, 0, sizeof n);
+	unsigned max;
+	if (inet_pton(AF_INET, ip, n.net) == 1) {
+		n.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, ip, n.net) == 1) {
+		n.family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	n.bits = max;
+	if (slash) {
+		const char *p = slash + 1;
+		unsigned bits = 0;
+		if (!*p || (p[0] == '0' && p[1]) || strlen(p) > 3)
+			return -1;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			bits = bits * 10 + (unsigned)(*p - '0');
+		}
+		if (bits > max)
+			return -1;
+		n.bits = bits;
+	}
+	if (!host_bits_clear(n.net, max / 8, n.bits))
+		return -1;
+	*out = n;
+	return 0;
+}
+
+bool addr_net_contains(const struct addr_net *net, const struct sockaddr *sa)
+{
+	uint8_t a[16];
+	if (!net || !sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		if (net->family == AF_INET) {
+			memcpy(a, &in->sin_addr.s_addr, 4);
+			return in_prefix(a, net->net, net->bits);
+		}
+		memcpy(a, V4_MAPPED, 12);
+		memcpy(a + 12, &in->sin_addr.s_addr, 4);
+		return net->family == AF_INET6 && net->bits >= 96 && memcmp(net->net, V4_MAPPED, 12) == 0 &&
+		       in_prefix(a, net->net, net->bits);
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		memcpy(a, in6->sin6_addr.s6_addr, 16);
+		if (net->family == AF_INET6)
+			return in_prefix(a, net->net, net->bits);
+		return net->family == AF_INET && memcmp(a, V4_MAPPED, 12) == 0 && in_prefix(a + 12, net->net, net->bits);
+	}
+	return false;
+}
+
 const char *addr_class_name(enum addr_class c)
 {
 	switch (c) {

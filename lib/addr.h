@@ -4,6 +4,7 @@
 #define PGKB_ADDR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <sys/socket.h>
 
@@ -37,6 +38,28 @@ bool addr_is_public(const struct sockaddr *sa);
 
 /* Classifies a textual IPv4 ("10.0.0.1") or IPv6 ("::1", "[::1]") address; ADDR_INVALID for anything else. */
 enum addr_class addr_classify_text(const char *ip);
+
+/* An IP network (CIDR block) of one family, for allowlists such as crawl.allow_networks. */
+struct addr_net {
+	int family;      /* AF_INET or AF_INET6 */
+	uint8_t net[16]; /* the network address, big-endian; an IPv4 network uses the first 4 bytes */
+	unsigned bits;   /* prefix length: 0..32 for IPv4, 0..128 for IPv6 */
+};
+
+/*
+ * Parses "a.b.c.d/n" (n 0..32) or "ipv6/n" (n 0..128, brackets allowed: "[::1]/128"); a bare address is a
+ * single host (/32 or /128). Host bits right of the prefix must be zero ("10.1.2.3/8" is refused: write
+ * 10.0.0.0/8 or 10.1.2.3). No spaces, zone ids or leading zeros in the prefix length. Returns 0, or -1 (out
+ * untouched) on anything else, NULL included.
+ */
+int addr_net_parse(const char *text, struct addr_net *out);
+
+/* True when the AF_INET or AF_INET6 address sa lies in net. An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * counts as its IPv4 address, so ::ffff:127.0.0.1 is in 127.0.0.0/8; an IPv4 address is in an IPv6 network
+ * only when that network lies inside ::ffff:0:0/96 and covers its mapped form (so ::/0 means every IPv6
+ * address, not every IPv4 one). Other IPv6 forms that embed IPv4 (NAT64, 6to4) do not match IPv4 networks.
+ * False for NULL and other families. */
+bool addr_net_contains(const struct addr_net *net, const struct sockaddr *sa);
 
 /* A static lower-case name for a class ("loopback", "private", ...), for log messages and errors. */
 const char *addr_class_name(enum addr_class c);

@@ -30,6 +30,8 @@ void cfg_free(struct cfg *c)
 			free(*(char **)(void *)((char *)c + k->off));
 		else if (k->type == CFG_LIST)
 			cfg_list_replace(c, k, NULL);
+		else if (k->type == CFG_HOSTS)
+			cfg_hosts_replace(c, k, NULL);
 	}
 	memset(c, 0, sizeof *c);
 }
@@ -58,7 +60,10 @@ static int apply_env(struct cfg_loader *ld, char *const *envp)
 		if (!v)
 			continue;
 		if (cfg_key_set(ld->cfg, k, v, &why) != 0) {
-			ld->err = xasprintf("%s: %s: %s", name, k->path, why);
+			if (k->type == CFG_HOSTS) /* the message starts with the path inside the mapping */
+				ld->err = xasprintf("%s: %s", name, why);
+			else
+				ld->err = xasprintf("%s: %s: %s", name, k->path, why);
 			free(why);
 			return -1;
 		}

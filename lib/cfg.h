@@ -12,6 +12,13 @@ struct cfg_worker {
 	int concurrency; /* jobs in flight per process */
 };
 
+/* One crawl.hosts entry: politeness overrides for one host, or, with a leading "*.", for its subdomains. */
+struct cfg_host {
+	char *host;       /* url_host() form ("docs.example.com", "127.0.0.1:8080") or "*.suffix"; NULL ends the list */
+	int concurrency;  /* 0: inherit crawl.host_concurrency */
+	int64_t delay_ms; /* -1: inherit crawl.host_delay */
+};
+
 enum cfg_worker_kind { CFG_WORKER_CRAWL, CFG_WORKER_INGEST, CFG_WORKER_EMBED, CFG_WORKER_NOOP, CFG_WORKER_KINDS };
 
 struct cfg {
@@ -57,6 +64,10 @@ struct cfg {
 	int64_t fetch_max_bytes;
 	int max_redirects;
 	bool allow_private_addresses; /* loopback/private/link-local targets (tests, intranets) */
+	char **allow_networks;        /* NULL-terminated networks (validated by addr_net_parse) whose non-public
+	                                 addresses are allowed anyway (never NULL) */
+	struct cfg_host *crawl_hosts; /* crawl.hosts, in file order, ended by host == NULL (never NULL); read it
+	                                 through cfg_host_politeness() */
 
 	/* embed.* */
 	char *embed_provider;    /* builtin | openai | ollama */
@@ -83,6 +94,20 @@ int cfg_load_string(struct cfg *cfg, const char *name, const char *text, size_t 
 void cfg_free(struct cfg *cfg);
 /* Name of a worker kind as used in config keys and process titles ("crawl", "ingest", "embed", "noop"). */
 const char *cfg_worker_kind_name(enum cfg_worker_kind kind);
+/*
+ * Politeness for one host: *concurrency (requests in flight, 1..64) and *delay_ms (spacing between request
+ * starts, 0..1h) from crawl.hosts, each field falling back to crawl.host_concurrency / crawl.host_delay when
+ * the matching entry leaves it out or no entry matches. host is the politeness key as url_host() returns it
+ * (lower-case host, ":port" when not the scheme's default); it is compared ignoring ASCII case. An entry
+ * naming the host exactly wins; otherwise the "*.suffix" entry with the longest suffix that host ends with
+ * (after a '.'): "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com", and not
+ * "a.example.com:8080" (the port is part of the key). NULL host: the globals. Either output pointer may be
+ * NULL. Pure and cheap (a linear scan of the entries); safe to call per request.
+ */
+void cfg_host_politeness(const struct cfg *cfg, const char *host, int *concurrency, int64_t *delay_ms);
+/* The largest concurrency any host can get: crawl.host_concurrency or a crawl.hosts override (for a
+ * connection cap that must not undercut the per-host gate). */
+int cfg_host_concurrency_max(const struct cfg *cfg);
 /* Writes the effective configuration as YAML (secrets never included: the database URL's password is masked).
  * Returns a heap string the caller frees. */
 char *cfg_dump(const struct cfg *cfg);

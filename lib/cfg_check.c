@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "mem.h"
 #include "utf8.h"
@@ -69,6 +70,14 @@ const char *cfg_check_listen(const char *v)
 const char *cfg_check_model(const char *v)
 {
 	return *v && printable_ascii(v) ? NULL : "a model name of printable ASCII";
+}
+
+const char *cfg_check_network(const char *v)
+{
+	struct addr_net n;
+	if (addr_net_parse(v, &n) == 0)
+		return NULL;
+	return "an IP address or a network in CIDR form with no host bits set (127.0.0.0/8, ::1/128, 10.1.2.3)";
 }
 
 const char *cfg_check_user_agent(const char *v)

@@ -181,6 +181,22 @@ static void put_value(struct buf *b, const struct cfg *c, const struct cfg_key *
 		}
 		break;
 	}
+	case CFG_HOSTS: {
+		const struct cfg_host *h = *(struct cfg_host *const *)f;
+		if (!h || !h->host)
+			buf_puts(b, "{}");
+		for (; h && h->host; h++) {
+			buf_printf(b, "\n%*s", 2 * (depth + 1), "");
+			put_quoted(b, h->host);
+			buf_puts(b, ": {");
+			if (h->concurrency > 0)
+				buf_printf(b, "concurrency: %d", h->concurrency);
+			if (h->delay_ms >= 0)
+				buf_printf(b, "%sdelay: %s", h->concurrency > 0 ? ", " : "", duration_format(h->delay_ms, tmp));
+			buf_putc(b, '}');
+		}
+		break;
+	}
 	case CFG_ENUM_INT: {
 		int v = *(const int *)f, n = 0;
 		while (k->choices[n])
@@ -213,8 +229,9 @@ char *cfg_dump(const struct cfg *c)
 			if (depth >= shared)
 				buf_printf(&b, "%*s%.*s:\n", 2 * depth, "", (int)(dot - comp), comp);
 		const struct cfg_key *k = &cfg_keys[i];
-		char **const *list = (char **const *)(const void *)((const char *)c + k->off);
-		bool block = k->type == CFG_LIST && *list && **list;
+		const void *f = (const char *)c + k->off;
+		bool block = (k->type == CFG_LIST && *(char **const *)f && **(char **const *)f) ||
+		             (k->type == CFG_HOSTS && *(struct cfg_host *const *)f && (*(struct cfg_host *const *)f)->host);
 		buf_printf(&b, "%*s%s:%s", 2 * depth, "", comp, block ? "" : " ");
 		put_value(&b, c, k, depth);
 		buf_putc(&b, '\n');

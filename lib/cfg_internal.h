@@ -17,9 +17,11 @@ enum cfg_type {
 	CFG_LIST,     /* char **, NULL-terminated, never NULL; each item validated by `check` */
 	CFG_ENUM_INT, /* int: index into `choices` */
 	CFG_ENUM_STR, /* char *: the canonical name from `choices` */
+	CFG_HOSTS,    /* struct cfg_host *, ended by host == NULL, never NULL: crawl.hosts (a YAML mapping) */
 };
 
-#define CFG_SECRET 1u /* never echo the value in a message */
+#define CFG_SECRET 1u     /* never echo the value in a message */
+#define CFG_LIST_COMMA 2u /* CFG_LIST from the environment: comma-separated, not colon (IPv6 has colons) */
 
 struct cfg_key {
 	const char *path; /* "queue.batch_size" */
@@ -45,13 +47,24 @@ bool cfg_key_is_section(const char *prefix);
 /* The key's environment variable name into out ("PGKB_QUEUE_BATCH_SIZE"); returns out. */
 char *cfg_key_env_name(const struct cfg_key *k, char *out, size_t outsz);
 
-/* Parses text as a value of key k and stores it in *c (freeing what it replaces); a list is colon-separated.
- * Returns 0, or -1 with *why set to a heap "expected …, got \"…\"" message (without location or key). */
+/* Parses text as a value of key k and stores it in *c (freeing what it replaces); a list is colon-separated
+ * (comma-separated with CFG_LIST_COMMA, blanks around items ignored),
+ * CFG_HOSTS a YAML flow mapping ("" for none). Returns 0, or -1 with *why set to a heap "expected …, got
+ * \"…\"" message (without location or key; for CFG_HOSTS, a message that starts with the key path of the
+ * fault, such as crawl.hosts."a.example".delay: …). */
 int cfg_key_set(struct cfg *c, const struct cfg_key *k, const char *text, char **why);
+/* Parses text as a number of a CFG_INT, CFG_DURATION or CFG_BYTES key k, within k's limits, into *out.
+ * Returns 0, or -1 with *why as for cfg_key_set. */
+int cfg_key_parse_number(const struct cfg_key *k, const char *text, int64_t *out, char **why);
 /* Validates one list item; returns 0, or -1 with *why as for cfg_key_set. */
 int cfg_list_item_check(const struct cfg_key *k, const char *item, char **why);
 /* Replaces the list of k with items (NULL-terminated, heap, ownership passes to *c). */
 void cfg_list_replace(struct cfg *c, const struct cfg_key *k, char **items);
+/* Replaces the crawl.hosts entries of k with hosts (ended by host == NULL, heap, ownership passes to *c). */
+void cfg_hosts_replace(struct cfg *c, const struct cfg_key *k, struct cfg_host *hosts);
+/* Checks a crawl.hosts key: a host as url_host() writes it, or "*." and a domain. Returns NULL and sets *canon
+ * to its canonical heap form (lower case, IPv6 compressed), else what was expected. */
+const char *cfg_host_pattern(const char *v, char **canon);
 /* Heap description of what k accepts, e.g. "an integer from 1 to 10000". */
 char *cfg_key_expected(const struct cfg_key *k);
 /* Heap, printable, length-limited quoted copy of a user-supplied value for messages: "\"lots\"". */
@@ -72,6 +85,7 @@ const char *cfg_check_env_name(const char *v); /* "" or a variable name; rejects
 const char *cfg_check_http_url(const char *v);  /* "" or http(s)://… */
 const char *cfg_check_listen(const char *v);    /* "" or host:port, IPv6 in brackets */
 const char *cfg_check_model(const char *v);     /* non-empty printable ASCII */
+const char *cfg_check_network(const char *v);   /* an IP network or address, see addr_net_parse */
 const char *cfg_check_user_agent(const char *v); /* printable ASCII with "://" or '@' */
 
 /* Heap copy of a libpq URI or key=value conninfo with any password replaced by "****". */
@@ -93,5 +107,8 @@ struct cfg_loader {
 
 /* Applies the YAML document in text[0..len) to ld->cfg. Returns 0, or -1 with ld->err set. */
 int cfg_yaml_apply(struct cfg_loader *ld, const char *text, size_t len);
+/* Sets the CFG_HOSTS key k of *c from text, a YAML document holding just the mapping (an environment value).
+ * Returns 0, or -1 with *why as for cfg_key_set. */
+int cfg_yaml_hosts(struct cfg *c, const struct cfg_key *k, const char *text, char **why);
 
 #endif

@@ -30,8 +30,10 @@ static const int dimensions[] = {384, 768, 1024, 1536, 3072, 0};
 #define K_BYTES(p, f, d, lo, hi, doc) {p, CFG_BYTES, OFF(f), d, lo, hi, NULL, NULL, NULL, 0, doc}
 #define K_STR(p, f, d, chk, fl, doc) {p, CFG_STR, OFF(f), d, 0, 0, NULL, NULL, chk, fl, doc}
 #define K_LIST(p, f, chk, doc) {p, CFG_LIST, OFF(f), "", 0, 0, NULL, NULL, chk, 0, doc}
+#define K_LIST_COMMA(p, f, chk, doc) {p, CFG_LIST, OFF(f), "", 0, 0, NULL, NULL, chk, CFG_LIST_COMMA, doc}
 #define K_ENUM_INT(p, f, d, ch, doc) {p, CFG_ENUM_INT, OFF(f), d, 0, 0, ch, NULL, NULL, 0, doc}
 #define K_ENUM_STR(p, f, d, ch, doc) {p, CFG_ENUM_STR, OFF(f), d, 0, 0, ch, NULL, NULL, 0, doc}
+#define K_HOSTS(p, f, doc) {p, CFG_HOSTS, OFF(f), "", 0, 0, NULL, NULL, NULL, 0, doc}
 #define K_WORKER(kind, name, conc, procs, what) \
 	K_INT("workers." name ".concurrency", workers[kind].concurrency, conc, 1, 10000, \
 	      "jobs in flight per " name " worker process"), \
@@ -78,13 +80,18 @@ const struct cfg_key cfg_keys[] = {
 	K_LIST("ingest.roots", ingest_roots, cfg_check_absolute_path,
 	       "absolute directories that file ingest jobs may read (none by default)"),
 
+	K_LIST_COMMA("crawl.allow_networks", allow_networks, cfg_check_network,
+	       "networks whose private addresses may be crawled, e.g. [10.1.2.3, \"fd00:1::/64\"] (none by default)"),
 	K_BOOL("crawl.allow_private_addresses", allow_private_addresses, "false",
-	       "allow loopback, private and link-local targets (tests, intranets)"),
+	       "allow every loopback, private and link-local target (tests); prefer crawl.allow_networks"),
 	K_DUR("crawl.connect_timeout", fetch_connect_timeout_ms, "10s", 100, 10 * MIN,
 	      "TCP+TLS connect timeout per fetch"),
 	K_INT("crawl.host_concurrency", crawl_host_concurrency, "2", 1, 64,
 	      "requests in flight per host, across all workers"),
 	K_DUR("crawl.host_delay", crawl_host_delay_ms, "250ms", 0, HOUR, "minimum spacing between requests to one host"),
+	K_HOSTS("crawl.hosts", crawl_hosts,
+	        "per-host overrides of host_concurrency and host_delay: {\"docs.example.com\": {concurrency: 8, "
+	        "delay: 50ms}, \"*.example.org\": {delay: 1s}}"),
 	K_BYTES("crawl.max_bytes", fetch_max_bytes, "10MB", KIB, GIB, "largest response body fetched"),
 	K_INT("crawl.max_redirects", max_redirects, "5", 0, 50, "redirects followed per fetch"),
 	K_DUR("crawl.timeout", fetch_timeout_ms, "30s", SEC, HOUR, "total time limit of one fetch"),
@@ -171,6 +178,8 @@ char *cfg_key_expected(const struct cfg_key *k)
 		for (const char *const *c = k->choices; *c; c++)
 			buf_printf(&b, "%s%s", c == k->choices ? "" : ", ", *c);
 		return buf_steal(&b);
+	case CFG_HOSTS:
+		return xstrdup("a mapping of host names to {concurrency: N, delay: D}");
 	}
 	return xstrdup("a value");
 }
@@ -221,21 +230,29 @@ static int parse_bool(const char *s, bool *out)
 	return -1;
 }
 
-static int set_int(struct cfg *c, const struct cfg_key *k, const char *text, char **why)
+int cfg_key_parse_number(const struct cfg_key *k, const char *text, int64_t *out, char **why)
 {
 	int64_t v;
-	bool ok = parse_int(text, &v) == 0;
-	if (ok && k->oneof) {
-		const int *o = k->oneof;
-		while (*o && *o != v)
-			o++;
-		ok = *o != 0;
-	} else if (ok) {
-		ok = v >= k->min && v <= k->max;
+	bool ok;
+	if (k->type == CFG_INT) {
+		ok = parse_int(text, &v) == 0;
+		if (ok && k->oneof) {
+			const int *o = k->oneof;
+			while (*o && *o != v)
+				o++;
+			ok = *o != 0;
+		} else if (ok) {
+			ok = v >= k->min && v <= k->max;
+		}
+	} else if (k->type == CFG_DURATION || k->type == CFG_BYTES) {
+		ok = (k->type == CFG_DURATION ? duration_parse(text, &v) : cfg_bytes_parse(text, &v)) == 0 && v >= k->min &&
+		     v <= k->max;
+	} else {
+		ok = false;
 	}
 	if (!ok)
 		return fail(k, text, why);
-	*FIELD(c, k, int) = (int)v;
+	*out = v;
 	return 0;
 }
 
@@ -277,13 +294,20 @@ int cfg_list_item_check(const struct cfg_key *k, const char *item, char **why)
 	return -1;
 }
 
-/* A colon-separated list (as in PATH); empty items are skipped. */
+/* A colon-separated list (as in PATH), or with CFG_LIST_COMMA comma-separated with blanks around items
+ * ignored; empty items are skipped. */
 static int set_list(struct cfg *c, const struct cfg_key *k, const char *text, char **why)
 {
 	size_t n = 0, cap = 4;
 	char **items = xcalloc(cap, sizeof *items);
+	const bool comma = k->flags & CFG_LIST_COMMA;
+	const char *sep = comma ? "," : ":";
 	for (const char *p = text; *p;) {
-		size_t len = strcspn(p, ":");
+		if (comma)
+			p += strspn(p, " \t");
+		size_t len = strcspn(p, sep), skip = len + (p[len] == *sep);
+		while (comma && len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
 		if (len) {
 			if (n + 2 > cap)
 				items = xrealloc(items, (cap *= 2) * sizeof *items);
@@ -294,7 +318,7 @@ static int set_list(struct cfg *c, const struct cfg_key *k, const char *text, ch
 				return -1;
 			}
 		}
-		p += len + (p[len] == ':');
+		p += skip;
 	}
 	cfg_list_replace(c, k, items);
 	return 0;
@@ -306,7 +330,10 @@ int cfg_key_set(struct cfg *c, const struct cfg_key *k, const char *text, char *
 	bool b;
 	switch (k->type) {
 	case CFG_INT:
-		return set_int(c, k, text, why);
+		if (cfg_key_parse_number(k, text, &v, why) != 0)
+			return -1;
+		*FIELD(c, k, int) = (int)v;
+		return 0;
 	case CFG_BOOL:
 		if (parse_bool(text, &b) != 0)
 			return fail(k, text, why);
@@ -314,9 +341,8 @@ int cfg_key_set(struct cfg *c, const struct cfg_key *k, const char *text, char *
 		return 0;
 	case CFG_DURATION:
 	case CFG_BYTES:
-		if ((k->type == CFG_DURATION ? duration_parse(text, &v) : cfg_bytes_parse(text, &v)) != 0 || v < k->min ||
-		    v > k->max)
-			return fail(k, text, why);
+		if (cfg_key_parse_number(k, text, &v, why) != 0)
+			return -1;
 		*FIELD(c, k, int64_t) = v;
 		return 0;
 	case CFG_STR:
@@ -332,6 +358,12 @@ int cfg_key_set(struct cfg *c, const struct cfg_key *k, const char *text, char *
 	case CFG_ENUM_INT:
 	case CFG_ENUM_STR:
 		return set_enum(c, k, text, why);
+	case CFG_HOSTS:
+		if (!*text) {
+			cfg_hosts_replace(c, k, xcalloc(1, sizeof(struct cfg_host)));
+			return 0;
+		}
+		return cfg_yaml_hosts(c, k, text, why);
 	}
 	return fail(k, text, why);
 }

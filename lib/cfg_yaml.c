@@ -38,7 +38,10 @@ __attribute__((format(printf, 3, 4))) static int werr(struct walk *w, int line, 
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	buf_printf(&b, "%s:%d: %s", w->ld->file, line, msg);
+	if (w->ld->file)
+		buf_printf(&b, "%s:%d: %s", w->ld->file, line, msg);
+	else
+		buf_puts(&b, msg); /* a value from the environment: no file, no line */
 	free(msg);
 	free(w->ld->err);
 	w->ld->err = buf_steal(&b);
@@ -57,6 +60,9 @@ static int next_event(struct walk *w, yaml_event_t *ev)
 			for (size_t i = 0; i < p->problem_offset && i < w->len; i++)
 				line += w->text[i] == '\n';
 		}
+		if (p->context && strcmp(p->context, "while scanning an alias") == 0)
+			return werr(w, line, "invalid YAML: %s (%s); quote a value that starts with '*', such as "
+			                     "\"*.example.com\"", problem, p->context);
 		if (p->context)
 			return werr(w, line, "invalid YAML: %s (%s)", problem, p->context);
 		return werr(w, line, "invalid YAML: %s", problem);
@@ -199,6 +205,180 @@ static int apply_list(struct walk *w, const struct cfg_key *k, int line)
 	return rc;
 }
 
+/* ---- crawl.hosts: a mapping of host patterns to {concurrency, delay} ---- */
+
+/* The crawl.hosts entries read so far. */
+struct host_list {
+	struct cfg_host *v; /* n entries, room for the terminating one */
+	int *lines;         /* where each was set, for duplicates */
+	size_t n, cap;
+};
+
+static void host_list_free(struct host_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].host);
+	free(l->v);
+	free(l->lines);
+}
+
+/* One field of an entry ("concurrency" or "delay") at path, parsed as the global key it overrides. */
+static int apply_host_field(struct walk *w, const char *path, const char *name, int line, struct cfg_host *e,
+                            unsigned *seen)
+{
+	const bool conc = strcmp(name, "concurrency") == 0;
+	const struct cfg_key *g = cfg_key_find(conc ? "crawl.host_concurrency" : "crawl.host_delay");
+	if (!conc && strcmp(name, "delay") != 0) {
+		char *q = cfg_quote(name);
+		werr(w, line, "%s: unknown key %s (expected concurrency or delay)", path, q);
+		free(q);
+		return -1;
+	}
+	char *fpath = xasprintf("%s.%s", path, name), *why = NULL;
+	yaml_event_t ev;
+	int64_t v = 0;
+	int rc = -1;
+	if (*seen & (conc ? 1u : 2u)) {
+		werr(w, line, "%s: duplicate key", fpath);
+	} else if (next_event(w, &ev) != 0) {
+		/* the error is set */
+	} else if (ev.type != YAML_SCALAR_EVENT) {
+		char *what = cfg_key_expected(g);
+		wrong_kind(w, line, fpath, what, &ev);
+		free(what);
+	} else if (scalar_has_nul(&ev)) {
+		yaml_event_delete(&ev);
+		werr(w, line, "%s: the value contains a NUL character", fpath);
+	} else {
+		rc = cfg_key_parse_number(g, (const char *)ev.data.scalar.value, &v, &why);
+		yaml_event_delete(&ev);
+		if (rc != 0) {
+			werr(w, line, "%s: %s", fpath, why);
+			free(why);
+		} else if (conc) {
+			e->concurrency = (int)v;
+		} else {
+			e->delay_ms = v;
+		}
+		*seen |= conc ? 1u : 2u;
+	}
+	free(fpath);
+	return rc;
+}
+
+/* The value of one entry at path: a mapping of fields, or nothing (every field inherited). */
+static int apply_host_fields(struct walk *w, const char *path, int line, struct cfg_host *e)
+{
+	yaml_event_t ev;
+	unsigned seen = 0;
+	if (next_event(w, &ev) != 0)
+		return -1;
+	if (ev.type == YAML_SCALAR_EVENT && scalar_is_null(&ev)) {
+		yaml_event_delete(&ev);
+		return 0;
+	}
+	if (ev.type != YAML_MAPPING_START_EVENT)
+		return wrong_kind(w, line, path, "a mapping with concurrency and/or delay", &ev);
+	yaml_event_delete(&ev);
+	for (;;) {
+		if (next_event(w, &ev) != 0)
+			return -1;
+		if (ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		int fline = event_line(&ev);
+		if (ev.type != YAML_SCALAR_EVENT || scalar_has_nul(&ev)) {
+			yaml_event_delete(&ev);
+			return werr(w, fline, "a key (in %s) must be a plain name", path);
+		}
+		char *name = xstrdup((const char *)ev.data.scalar.value);
+		yaml_event_delete(&ev);
+		int rc = apply_host_field(w, path, name, fline, e, &seen);
+		free(name);
+		if (rc != 0)
+			return -1;
+	}
+}
+
+/* One entry: the host pattern (the key event ev, which it deletes), then its fields; appended to l. */
+static int apply_host_entry(struct walk *w, const struct cfg_key *k, yaml_event_t *ev, struct host_list *l)
+{
+	int line = event_line(ev);
+	if (ev->type != YAML_SCALAR_EVENT || scalar_has_nul(ev)) {
+		yaml_event_delete(ev);
+		return werr(w, line, "a key (in %s) must be a host name", k->path);
+	}
+	char *q = cfg_quote((const char *)ev->data.scalar.value), *canon = NULL;
+	char *path = xasprintf("%s.%s", k->path, q);
+	const char *what = cfg_host_pattern((const char *)ev->data.scalar.value, &canon);
+	yaml_event_delete(ev);
+	free(q);
+	int rc = -1;
+	size_t dup = 0;
+	while (canon && dup < l->n && strcmp(l->v[dup].host, canon) != 0)
+		dup++;
+	if (what) {
+		werr(w, line, "%s: expected %s", path, what);
+	} else if (dup < l->n) {
+		if (w->ld->file)
+			werr(w, line, "%s: duplicate host (first on line %d)", path, l->lines[dup]);
+		else
+			werr(w, line, "%s: duplicate host", path);
+	} else {
+		struct cfg_host e = {.host = canon, .concurrency = 0, .delay_ms = -1};
+		canon = NULL;
+		if (l->n + 1 >= l->cap) {
+			l->cap = l->cap ? 2 * l->cap : 4;
+			l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+			l->lines = xrealloc(l->lines, l->cap * sizeof *l->lines);
+		}
+		l->lines[l->n] = line;
+		l->v[l->n++] = e; /* before its fields: freed with the list if they fail */
+		rc = apply_host_fields(w, path, line, &l->v[l->n - 1]);
+	}
+	free(canon);
+	free(path);
+	return rc;
+}
+
+/* The value of the CFG_HOSTS key k: a mapping of host patterns, or nothing (no overrides). */
+static int apply_hosts(struct walk *w, const struct cfg_key *k, int line)
+{
+	yaml_event_t ev;
+	struct host_list l = {0};
+	if (next_event(w, &ev) != 0)
+		return -1;
+	if (ev.type == YAML_SCALAR_EVENT && scalar_is_null(&ev)) {
+		yaml_event_delete(&ev);
+		cfg_hosts_replace(w->ld->cfg, k, xcalloc(1, sizeof(struct cfg_host)));
+		return 0;
+	}
+	if (ev.type != YAML_MAPPING_START_EVENT) {
+		char *what = cfg_key_expected(k);
+		int rc = wrong_kind(w, line, k->path, what, &ev);
+		free(what);
+		return rc;
+	}
+	yaml_event_delete(&ev);
+	for (;;) {
+		if (next_event(w, &ev) != 0)
+			break;
+		if (ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&ev);
+			l.v = xrealloc(l.v, (l.n + 1) * sizeof *l.v);
+			memset(&l.v[l.n], 0, sizeof l.v[l.n]);
+			cfg_hosts_replace(w->ld->cfg, k, l.v);
+			free(l.lines);
+			return 0;
+		}
+		if (apply_host_entry(w, k, &ev, &l) != 0)
+			break;
+	}
+	host_list_free(&l);
+	return -1;
+}
+
 /* The value of a section key: a mapping, or nothing at all ("queue:" alone keeps the defaults). */
 static int apply_section(struct walk *w, const char *path, int line)
 {
@@ -337,7 +517,9 @@ static int walk_key(struct walk *w, const char *prefix, const char *name, int li
 	else if (section)
 		rc = apply_section(w, path, line);
 	else {
-		rc = k->type == CFG_LIST ? apply_list(w, k, line) : apply_scalar(w, k, line);
+		rc = k->type == CFG_LIST    ? apply_list(w, k, line)
+		     : k->type == CFG_HOSTS ? apply_hosts(w, k, line)
+		                            : apply_scalar(w, k, line);
 		w->ld->src[k - cfg_keys].line = line;
 	}
 	free(path);
@@ -403,7 +585,8 @@ static int walk_root(struct walk *w)
 	return wrong_kind(w, event_line(&ev), "the top level", "a mapping of sections (database:, queue:, ...)", &ev);
 }
 
-static int walk_stream(struct walk *w)
+/* The stream: one document whose root is the configuration, or (hosts not NULL) the value of that key. */
+static int walk_stream(struct walk *w, const struct cfg_key *hosts)
 {
 	yaml_event_t ev;
 	if (expect(w, YAML_STREAM_START_EVENT) != 0 || next_event(w, &ev) != 0)
@@ -412,7 +595,8 @@ static int walk_stream(struct walk *w)
 	yaml_event_delete(&ev);
 	if (t == YAML_STREAM_END_EVENT) /* an empty file or only comments */
 		return 0;
-	if (walk_root(w) != 0 || expect(w, YAML_DOCUMENT_END_EVENT) != 0 || next_event(w, &ev) != 0)
+	if ((hosts ? apply_hosts(w, hosts, 1) : walk_root(w)) != 0 || expect(w, YAML_DOCUMENT_END_EVENT) != 0 ||
+	    next_event(w, &ev) != 0)
 		return -1;
 	t = ev.type;
 	int line = event_line(&ev);
@@ -420,18 +604,40 @@ static int walk_stream(struct walk *w)
 	return t == YAML_STREAM_END_EVENT ? 0 : werr(w, line, "only one YAML document is allowed");
 }
 
-int cfg_yaml_apply(struct cfg_loader *ld, const char *text, size_t len)
+/* Walks text[0..len) into ld (see walk_stream). */
+static int walk_text(struct cfg_loader *ld, const char *text, size_t len, const struct cfg_key *hosts)
 {
 	struct walk w = {.ld = ld, .text = text, .len = len};
 	if (!yaml_parser_initialize(&w.parser)) {
-		ld->err = xasprintf("%s: cannot initialise the YAML parser", ld->file);
+		ld->err = xasprintf("%s: cannot initialise the YAML parser", ld->file ? ld->file : "pgkb");
 		return -1;
 	}
 	yaml_parser_set_input_string(&w.parser, (const unsigned char *)text, len);
-	int rc = walk_stream(&w);
+	int rc = walk_stream(&w, hosts);
 	yaml_parser_delete(&w.parser);
 	for (size_t i = 0; i < w.nseen; i++)
 		free(w.seen[i].path);
 	free(w.seen);
 	return rc;
+}
+
+int cfg_yaml_apply(struct cfg_loader *ld, const char *text, size_t len)
+{
+	return walk_text(ld, text, len, NULL);
+}
+
+int cfg_yaml_hosts(struct cfg *c, const struct cfg_key *k, const char *text, char **why)
+{
+	struct cfg_loader ld = {.cfg = c, .file = NULL};
+	cfg_hosts_replace(c, k, xcalloc(1, sizeof(struct cfg_host))); /* a blank document means none */
+	if (walk_text(&ld, text, strlen(text), k) == 0)
+		return 0;
+	size_t n = strlen(k->path);
+	if (ld.err && strncmp(ld.err, k->path, n) == 0 && (ld.err[n] == ':' || ld.err[n] == '.')) {
+		*why = ld.err;
+	} else {
+		*why = xasprintf("%s: %s", k->path, ld.err ? ld.err : "invalid value");
+		free(ld.err);
+	}
+	return -1;
 }

@@ -63,8 +63,11 @@ const char *http_error_name(enum http_error e)
 
 /* ---- private-address guard ---- */
 
-/* True when sa (addrlen bytes, as curl hands it over) is public; fills text with its printable form. */
-static bool http_addr_allowed(const struct sockaddr *sa, size_t addrlen, char *text, size_t textlen)
+/* True when the client may connect to sa (addrlen bytes, as curl hands it over): a public address, any
+ * address with allow_private, or one inside allow_networks. Fills text with its printable form and *cls with
+ * its class. */
+static bool http_addr_allowed(const struct http_client *c, const struct sockaddr *sa, size_t addrlen, char *text,
+                              size_t textlen, enum addr_class *cls)
 {
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
@@ -74,7 +77,29 @@ static bool http_addr_allowed(const struct sockaddr *sa, size_t addrlen, char *t
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, text, (socklen_t)textlen);
 	else if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&ss)->sin6_addr, text, (socklen_t)textlen);
-	return addr_is_public((const struct sockaddr *)&ss);
+	*cls = addr_classify((const struct sockaddr *)&ss);
+	if (*cls == ADDR_PUBLIC || c->opts.allow_private)
+		return true;
+	for (size_t i = 0; i < c->n_nets; i++)
+		if (addr_net_contains(&c->nets[i], (const struct sockaddr *)&ss))
+			return true;
+	return false;
+}
+
+/* Parses opts->allow_networks into c->nets; entries that do not parse are logged and left out. */
+static void client_parse_networks(struct http_client *c, const struct http_client_opts *opts)
+{
+	size_t n = 0;
+	for (const char *const *p = opts->allow_networks; p && *p; p++)
+		n++;
+	c->nets = n ? xcalloc(n, sizeof *c->nets) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (addr_net_parse(opts->allow_networks[i], &c->nets[c->n_nets]) == 0)
+			c->n_nets++;
+		else
+			log_error("http: allow_networks: \"%s\" is not an IP network; ignored", opts->allow_networks[i]);
+	}
+	c->opts.allow_networks = NULL;
 }
 
 /* ---- curl easy callbacks ---- */
@@ -84,10 +109,11 @@ static curl_socket_t xfer_open_socket(void *clientp, curlsocktype purpose, struc
 {
 	struct http_xfer *x = clientp;
 	char ip[INET6_ADDRSTRLEN];
-	if (!x->client->opts.allow_private && !http_addr_allowed(&a->addr, a->addrlen, ip, sizeof ip)) {
+	enum addr_class cls;
+	if (!http_addr_allowed(x->client, &a->addr, a->addrlen, ip, sizeof ip, &cls)) {
 		free(x->refused);
-		x->refused = xasprintf("refused to connect to private address %s "
-		                       "(crawl.allow_private_addresses is off)", ip);
+		x->refused = xasprintf("refused to connect to private address %s (%s, not public; "
+		                       "allow it with crawl.allow_networks)", ip, addr_class_name(cls));
 		return CURL_SOCKET_BAD;
 	}
 	free(x->refused); /* another address of the host was fine: a later failure is not about the guard */
@@ -103,6 +129,17 @@ static void xfer_clear_headers(struct http_xfer *x)
 	}
 }
 
+/* Moves cur_url, the URL of a redirect that was followed, to the end of the chain. */
+static void xfer_chain_push(struct http_xfer *x)
+{
+	if (x->n_chain == x->cap_chain) {
+		x->cap_chain = x->cap_chain ? 2 * x->cap_chain : 4;
+		x->chain = xrealloc(x->chain, x->cap_chain * sizeof *x->chain);
+	}
+	x->chain[x->n_chain++] = x->cur_url;
+	x->cur_url = NULL;
+}
+
 /* A status line starts a new response: the previous one, if a redirect, joins the chain. */
 static void xfer_status_line(struct http_xfer *x, const char *p, size_t len)
 {
@@ -112,14 +149,8 @@ static void xfer_status_line(struct http_xfer *x, const char *p, size_t len)
 		code = code * 10 + (*d - '0');
 	if (code >= 100 && code < 200)
 		return; /* interim (100 Continue, 103 Early Hints) */
-	if (x->status >= 300 && x->status < 400 && x->cur_url) {
-		if (x->n_chain == x->cap_chain) {
-			x->cap_chain = x->cap_chain ? 2 * x->cap_chain : 4;
-			x->chain = xrealloc(x->chain, x->cap_chain * sizeof *x->chain);
-		}
-		x->chain[x->n_chain++] = x->cur_url;
-		x->cur_url = NULL;
-	}
+	if (x->status >= 300 && x->status < 400 && x->cur_url)
+		xfer_chain_push(x);
 	free(x->cur_url);
 	char *eff = NULL;
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
@@ -387,6 +418,12 @@ void http_xfer_finish(struct http_xfer *x, CURLcode rc, bool cancelled)
 
 	if (cancelled)
 		rc = CURLE_ABORTED_BY_CALLBACK;
+	/* A redirect followed to a hop that then failed (refused by the guard, unreachable) got no later status
+	 * line to move it into the chain; curl's count of redirects followed says it was followed. */
+	long followed = 0;
+	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &followed);
+	if (rc != CURLE_OK && x->status >= 300 && x->status < 400 && x->cur_url && followed > (long)x->n_chain)
+		xfer_chain_push(x);
 	xfer_fill_response(x, rc, &r);
 	char *msg = xfer_outcome(x, rc, cancelled, &r.error_kind);
 	r.error = msg;
@@ -423,6 +460,7 @@ struct http_client *http_client_new(struct ev_loop *loop, const struct http_clie
 	c->opts = *opts;
 	c->opts.user_agent = xstrdup(opts->user_agent ? opts->user_agent : HTTP_DEFAULT_UA);
 	c->opts.ca_info = opts->ca_info ? xstrdup(opts->ca_info) : NULL;
+	client_parse_networks(c, opts);
 	c->multi = curl_multi_init();
 	if (!c->multi)
 		abort(); /* only on out-of-memory */
@@ -444,6 +482,7 @@ static void client_destroy(struct http_client *c)
 	curl_multi_cleanup(c->multi);
 	free((char *)c->opts.user_agent);
 	free((char *)c->opts.ca_info);
+	free(c->nets);
 	free(c);
 }
 

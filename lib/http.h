@@ -21,6 +21,10 @@ struct http_client_opts {
 	size_t max_body_bytes;      /* decoded body size cap, checked as data arrives; 0: unlimited */
 	long max_redirects;         /* redirects followed; 0: none (a 3xx comes back as the response) */
 	bool allow_private;         /* allow loopback, private, link-local, ... targets (tests, intranets) */
+	/* NULL-terminated networks ("127.0.0.0/8", "::1/128", "10.1.2.3"; see addr_net_parse) whose non-public
+	 * addresses are allowed although allow_private is off; NULL: none. Copied; an entry that does not parse
+	 * is logged and ignored (refused, never allowed). */
+	const char *const *allow_networks;
 	const char *ca_info;        /* CA bundle file; NULL: the system default */
 };
 
@@ -28,7 +32,7 @@ struct http_client_opts {
 enum http_error {
 	HTTP_OK = 0,
 	HTTP_ERR_CANCELLED, /* http_cancel_all() or http_client_free() */
-	HTTP_ERR_PRIVATE,   /* target resolved to a non-public address and allow_private is off */
+	HTTP_ERR_PRIVATE,   /* target resolved to a non-public address outside allow_networks, allow_private off */
 	HTTP_ERR_TOO_LARGE, /* body exceeds max_body_bytes */
 	HTTP_ERR_REDIRECTS, /* more than max_redirects redirects */
 	HTTP_ERR_TIMEOUT,   /* connect, total or low-speed timeout */

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <ev.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "http.h"
 
@@ -46,7 +47,9 @@ struct http_sock {
 struct http_client {
 	struct ev_loop *loop;
 	CURLM *multi;
-	struct http_client_opts opts; /* strings owned (copied) */
+	struct http_client_opts opts; /* strings owned (copied); allow_networks NULL, parsed into nets */
+	struct addr_net *nets;        /* opts.allow_networks, parsed */
+	size_t n_nets;
 	ev_timer timer;               /* curl's single timeout */
 	struct http_xfer *head, *tail;
 	size_t n_active;

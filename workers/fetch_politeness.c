@@ -95,12 +95,13 @@ int polite_start(struct worker *w)
 	http_client_opts_init(&o);
 	o.user_agent = cfg->user_agent;
 	o.max_total_connections = 0;
-	o.max_host_connections = cfg->crawl_host_concurrency;
+	o.max_host_connections = cfg_host_concurrency_max(cfg); /* the gate holds each host to its own limit */
 	o.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
 	o.timeout_ms = cfg->fetch_timeout_ms;
 	o.max_body_bytes = (size_t)cfg->fetch_max_bytes;
 	o.max_redirects = cfg->max_redirects;
 	o.allow_private = cfg->allow_private_addresses;
+	o.allow_networks = (const char *const *)cfg->allow_networks;
 	pl.w = w;
 	pl.http = http_client_new(worker_loop(w), &o);
 	set_ua_token(cfg->user_agent);
@@ -329,9 +330,12 @@ static void gate_kick(struct gate *g)
 	if (!g->head || g->reserving || ev_is_active(&g->timer))
 		return;
 	const struct cfg *cfg = worker_cfg(pl.w);
+	int host_conc;
+	int64_t host_delay;
+	cfg_host_politeness(cfg, g->host, &host_conc, &host_delay); /* crawl.hosts overrides, else the globals */
 	char delay[32], conc[16], lease[32];
-	snprintf(delay, sizeof delay, "%lld", (long long)cfg->crawl_host_delay_ms);
-	snprintf(conc, sizeof conc, "%d", cfg->crawl_host_concurrency);
+	snprintf(delay, sizeof delay, "%lld", (long long)host_delay);
+	snprintf(conc, sizeof conc, "%d", host_conc);
 	snprintf(lease, sizeof lease, "%lld", (long long)(cfg->fetch_timeout_ms + 10000));
 	g->reserving = true;
 	struct pg_req *req = pg_req_new(on_reserved, xstrdup(g->host));

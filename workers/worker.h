@@ -56,7 +56,11 @@ int worker_main(const struct worker_opts *opts);
  * job_succeed_with: the statements in writes (the job's results) commit in one transaction with the
  * completion, only while the job is still leased to this worker; takes ownership of writes. writes' callback,
  * when it has one, runs once when that transaction has ended, committed or not, with the outcome of the
- * writes alone (results[i] belongs to writes' statement i); a job's end does not wait for it. job_fail: retried with backoff, or dead when permanent or out of attempts; error is copied
+ * writes alone (results[i] belongs to writes' statement i); a job's end does not wait for it. Results of
+ * jobs that finish in one loop iteration commit in one transaction (group commit); when that fails, each is
+ * sent again alone. A write list that turns synchronous_commit off makes its whole group commit
+ * asynchronously, which is safe: a commit lost in a crash loses the completions with it, and the jobs run
+ * again. job_fail: retried with backoff, or dead when permanent or out of attempts; error is copied
  * (and made valid UTF-8). */
 void job_succeed(struct job_run *run);
 void job_succeed_with(struct job_run *run, struct pg_req *writes);

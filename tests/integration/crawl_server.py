@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A misbehaving HTTP server for the crawl tests (what nginx cannot do): redirect loops, a lazily streamed
-1 GB body, a one-byte-per-second drip, a page that fails once with 500. Usage: crawl_server.py PORT"""
+1 GB body, a one-byte-per-second drip, a page that fails once with 500, redirects to private addresses
+(/private/). Usage: crawl_server.py PORT"""
 import sys
 import threading
 import time
@@ -13,6 +14,20 @@ INDEX = b"""<!doctype html><html><head><title>Trouble</title></head><body><h1>Tr
 <a href="/loop">loop</a> <a href="/huge">huge</a> <a href="/slow">slow</a> <a href="/flaky">flaky</a>
 <a href="/forbidden">forbidden</a>
 </body></html>"""
+
+
+PRIVATE_INDEX = b"""<!doctype html><html><head><title>Private</title></head><body><h1>Redirects inward</h1>
+<a href="/private/to-10">10/8</a> <a href="/private/to-metadata">metadata</a> <a href="/private/to-ula">ULA</a>
+<a href="/private/to-localhost">localhost</a>
+</body></html>"""
+
+# /private/NAME -> where it redirects; "{port}" is this server's port.
+PRIVATE_REDIRECTS = {
+    "/private/to-10": "http://10.255.255.1/x",
+    "/private/to-metadata": "http://169.254.169.254/latest/meta-data/",
+    "/private/to-ula": "http://[fd00::1]/",
+    "/private/to-localhost": "http://localhost:{port}/private/ok",
+}
 
 
 def hit(path):
@@ -55,6 +70,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_plain(200, b"<html><body><p>Second time lucky.</p></body></html>")
         elif self.path == "/forbidden":
             self.send_plain(403, b"no")
+        elif self.path == "/private/":
+            self.send_plain(200, PRIVATE_INDEX)
+        elif self.path in PRIVATE_REDIRECTS:
+            target = PRIVATE_REDIRECTS[self.path].format(port=self.server.server_address[1])
+            self.send_plain(302, headers=[("Location", target)])
+        elif self.path == "/private/ok":
+            self.send_plain(200, b"<html><body><p>Reached through localhost.</p></body></html>")
         elif self.path == "/hits":
             with LOCK:
                 body = "".join("%s %d\n" % kv for kv in sorted(HITS.items())).encode()

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/un.h>
 
 static void check(const char *ip, enum addr_class expect)
@@ -106,6 +107,130 @@ TEST(sockaddr_interface)
 	ASSERT_INT_EQ(addr_classify((struct sockaddr *)&un), ADDR_INVALID);
 	ASSERT_TRUE(!addr_is_public(NULL));
 	ASSERT_STR_EQ(addr_class_name(ADDR_LINK_LOCAL), "link-local");
+}
+
+/* ---- networks ---- */
+
+/* A socket address for the textual IPv4 or IPv6 address ip, in *ss. */
+static const struct sockaddr *sockaddr_of(const char *ip, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, ip, &in->sin_addr) == 1)
+		in->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1)
+		in6->sin6_family = AF_INET6;
+	else
+		TEST_FAIL_AT("bad test address %s", ip);
+	return (const struct sockaddr *)ss;
+}
+
+/* Asserts that network cidr parses and that ip is (want true) or is not in it. */
+static void in_net(const char *cidr, const char *ip, bool want)
+{
+	struct addr_net n;
+	struct sockaddr_storage ss;
+	if (addr_net_parse(cidr, &n) != 0) {
+		TEST_FAIL_AT("%s does not parse", cidr);
+		return;
+	}
+	if (addr_net_contains(&n, sockaddr_of(ip, &ss)) != want)
+		TEST_FAIL_AT("%s in %s: got %s", ip, cidr, want ? "false" : "true");
+	test_checks++;
+}
+
+TEST(network_parse_forms)
+{
+	struct addr_net n;
+	ASSERT_INT_EQ(addr_net_parse("127.0.0.0/8", &n), 0);
+	ASSERT_INT_EQ(n.family, AF_INET);
+	ASSERT_INT_EQ(n.bits, 8);
+	ASSERT_INT_EQ(n.net[0], 127);
+	ASSERT_INT_EQ(addr_net_parse("10.1.2.3", &n), 0);
+	ASSERT_INT_EQ(n.bits, 32);
+	ASSERT_INT_EQ(addr_net_parse("::1", &n), 0);
+	ASSERT_INT_EQ(n.family, AF_INET6);
+	ASSERT_INT_EQ(n.bits, 128);
+	ASSERT_INT_EQ(addr_net_parse("[::1]/128", &n), 0);
+	ASSERT_INT_EQ(n.bits, 128);
+	ASSERT_INT_EQ(addr_net_parse("fd00::/8", &n), 0);
+	ASSERT_INT_EQ(n.bits, 8);
+	ASSERT_INT_EQ(n.net[0], 0xfd);
+	ASSERT_INT_EQ(addr_net_parse("0.0.0.0/0", &n), 0);
+	ASSERT_INT_EQ(n.bits, 0);
+	ASSERT_INT_EQ(addr_net_parse("::/0", &n), 0);
+	ASSERT_INT_EQ(addr_net_parse("192.168.0.0/17", &n), 0);
+	ASSERT_INT_EQ(addr_net_parse("192.168.128.0/17", &n), 0);
+}
+
+TEST(network_parse_rejects_bad_input)
+{
+	static const char *const bad[] = {
+		"", "/8", "127.0.0.0/", "127.0.0.0/33", "::/129", "127.0.0.0/08", "127.0.0.0/-1", "127.0.0.0/8/9",
+		"127.0.0.0 /8", " 127.0.0.1", "127.0.0.1 ", "127.1", "localhost", "10.1.2.3/8", "192.168.128.0/16",
+		"::1/64", "fe80::1%eth0", "[::1", "1.2.3.4.5", "127.0.0.0/1000", "010.0.0.1", "127.0.0.0/8x",
+	};
+	struct addr_net n = {.family = 99};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (addr_net_parse(bad[i], &n) != -1)
+			TEST_FAIL_AT("\"%s\" parsed", bad[i]);
+		test_checks++;
+	}
+	ASSERT_INT_EQ(n.family, 99); /* untouched on failure */
+	ASSERT_INT_EQ(addr_net_parse(NULL, &n), -1);
+}
+
+TEST(network_contains_ipv4)
+{
+	in_net("127.0.0.0/8", "127.0.0.1", true);
+	in_net("127.0.0.0/8", "127.255.255.254", true);
+	in_net("127.0.0.0/8", "128.0.0.1", false);
+	in_net("127.0.0.0/8", "10.255.255.1", false);
+	in_net("10.1.2.3", "10.1.2.3", true);
+	in_net("10.1.2.3", "10.1.2.4", false);
+	in_net("192.168.0.0/17", "192.168.127.255", true);
+	in_net("192.168.0.0/17", "192.168.128.0", false);
+	in_net("0.0.0.0/0", "169.254.169.254", true);
+	in_net("0.0.0.0/0", "2606:4700::1", false); /* an IPv4 network never holds a native IPv6 address */
+}
+
+TEST(network_contains_ipv6)
+{
+	in_net("::1/128", "::1", true);
+	in_net("::1", "::2", false);
+	in_net("fd00::/8", "fd00::1", true);
+	in_net("fd00::/8", "fc00::1", false);
+	in_net("fe80::/10", "febf::1", true);
+	in_net("fe80::/10", "fec0::1", false);
+	in_net("::/0", "2001:db8::1", true);
+	in_net("::/0", "10.0.0.1", false); /* ::/0 is every IPv6 address, not every IPv4 one */
+	in_net("::1/128", "127.0.0.1", false);
+}
+
+TEST(network_ipv4_mapped_ipv6_counts_as_ipv4)
+{
+	in_net("127.0.0.0/8", "::ffff:127.0.0.1", true);
+	in_net("127.0.0.0/8", "::ffff:10.0.0.1", false);
+	in_net("10.1.2.3", "::ffff:10.1.2.3", true);
+	in_net("0.0.0.0/0", "::ffff:1.2.3.4", true);
+	in_net("127.0.0.0/8", "64:ff9b::7f00:1", false); /* NAT64 reaches another machine's loopback */
+	in_net("127.0.0.0/8", "::7f00:1", false);        /* IPv4-compatible (deprecated) */
+	in_net("127.0.0.0/8", "2002:7f00:1::", false);    /* 6to4 */
+	in_net("::ffff:127.0.0.0/104", "127.0.0.1", true);
+	in_net("::ffff:127.0.0.0/104", "::ffff:127.0.0.1", true);
+	in_net("::ffff:127.0.0.0/104", "10.0.0.1", false);
+}
+
+TEST(network_contains_odd_arguments)
+{
+	struct addr_net n;
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct sockaddr_storage ss;
+	ASSERT_INT_EQ(addr_net_parse("0.0.0.0/0", &n), 0);
+	ASSERT_TRUE(!addr_net_contains(&n, NULL));
+	ASSERT_TRUE(!addr_net_contains(NULL, sockaddr_of("127.0.0.1", &ss)));
+	ASSERT_TRUE(!addr_net_contains(&n, (struct sockaddr *)&un));
 }
 
 int main(int argc, char **argv)

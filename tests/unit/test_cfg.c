@@ -102,6 +102,8 @@ TEST(defaults_without_a_file)
 	ASSERT_INT_EQ(c.fetch_max_bytes, 10000000);
 	ASSERT_INT_EQ(c.max_redirects, 5);
 	ASSERT_TRUE(!c.allow_private_addresses);
+	ASSERT_TRUE(c.allow_networks != NULL && c.allow_networks[0] == NULL);
+	ASSERT_TRUE(c.crawl_hosts != NULL && c.crawl_hosts[0].host == NULL);
 	ASSERT_STR_EQ(c.embed_provider, "builtin");
 	ASSERT_STR_EQ(c.embed_model, "pgkb-builtin-v1");
 	ASSERT_INT_EQ(c.embed_dimension, 384);
@@ -173,6 +175,10 @@ static const char full_yaml[] =
 	"  max_bytes: 1GB\n"
 	"  max_redirects: 0\n"
 	"  allow_private_addresses: true\n"
+	"  allow_networks: [10.1.2.3, \"fd00::/8\"]\n"
+	"  hosts:\n"
+	"    docs.example.com: {concurrency: 8, delay: 50ms}\n"
+	"    \"*.internal.example\": {concurrency: 16}\n"
 	"embed:\n"
 	"  provider: openai\n"
 	"  model: text-embedding-3-small\n"
@@ -227,6 +233,16 @@ TEST(full_file_sets_every_field)
 	ASSERT_INT_EQ(c.fetch_max_bytes, 1000000000);
 	ASSERT_INT_EQ(c.max_redirects, 0);
 	ASSERT_TRUE(c.allow_private_addresses);
+	ASSERT_STR_EQ(c.allow_networks[0], "10.1.2.3");
+	ASSERT_STR_EQ(c.allow_networks[1], "fd00::/8");
+	ASSERT_TRUE(c.allow_networks[2] == NULL);
+	ASSERT_STR_EQ(c.crawl_hosts[0].host, "docs.example.com");
+	ASSERT_INT_EQ(c.crawl_hosts[0].concurrency, 8);
+	ASSERT_INT_EQ(c.crawl_hosts[0].delay_ms, 50);
+	ASSERT_STR_EQ(c.crawl_hosts[1].host, "*.internal.example");
+	ASSERT_INT_EQ(c.crawl_hosts[1].concurrency, 16);
+	ASSERT_INT_EQ(c.crawl_hosts[1].delay_ms, -1);
+	ASSERT_TRUE(c.crawl_hosts[2].host == NULL);
 	ASSERT_STR_EQ(c.embed_provider, "openai");
 	ASSERT_STR_EQ(c.embed_model, "text-embedding-3-small");
 	ASSERT_INT_EQ(c.embed_dimension, 1536);
@@ -420,6 +436,8 @@ TEST(environment_overrides_every_type)
 		"PGKB_EMBED_BASE_URL=http://localhost:11434",
 		"PGKB_WORKERS_CRAWL_PROCESSES=2",
 		"PGKB_EMBED_DIMENSION=768",
+		"PGKB_CRAWL_ALLOW_NETWORKS= 127.0.0.0/8, ::1/128,,", /* list with commas: IPv6 has colons */
+		"PGKB_CRAWL_HOSTS={a.example: {delay: 2s}}",        /* crawl.hosts: YAML */
 		"PGKB_BIN_DIR=/opt/pgkb/bin",               /* unknown PGKB_ variables are ignored */
 		"PGKB_QUEUE_BATCHSIZE=oops",
 		"PGKB_QUEUE_BATCH_SIZE=1",                  /* a second one is ignored, as getenv would */
@@ -441,6 +459,12 @@ TEST(environment_overrides_every_type)
 	ASSERT_STR_EQ(c.embed_provider, "ollama");
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_CRAWL].processes, 2);
 	ASSERT_INT_EQ(c.embed_dimension, 768);
+	ASSERT_STR_EQ(c.allow_networks[0], "127.0.0.0/8");
+	ASSERT_STR_EQ(c.allow_networks[1], "::1/128");
+	ASSERT_TRUE(c.allow_networks[2] == NULL);
+	ASSERT_STR_EQ(c.crawl_hosts[0].host, "a.example");
+	ASSERT_INT_EQ(c.crawl_hosts[0].delay_ms, 2000);
+	ASSERT_TRUE(c.crawl_hosts[1].host == NULL);
 	cfg_free(&c);
 
 	char *const empty_list[] = {"PGKB_INGEST_ROOTS=", NULL};
@@ -693,6 +717,255 @@ TEST(load_string_entry_point)
 	ASSERT_INT_EQ(cfg_load_string(&c, "t", "log: {json: true}GARBAGE", 17, no_env, &err), 0);
 	ASSERT_TRUE(c.log_json);
 	cfg_free(&c);
+}
+
+/* ---- crawl.allow_networks ---- */
+
+TEST(allow_networks_are_checked_at_load)
+{
+	struct cfg c;
+	char *err = NULL;
+	ASSERT_INT_EQ(load_yaml(&c,
+	                        "crawl:\n  allow_networks:\n    - 127.0.0.0/8\n    - \"::1/128\"\n    - 10.1.2.3\n"
+	                        "    - \"[fd00::]/8\"\n    - 0.0.0.0/0\n",
+	                        no_env, &err),
+	              0);
+	ASSERT_STR_EQ(c.allow_networks[0], "127.0.0.0/8");
+	ASSERT_STR_EQ(c.allow_networks[3], "[fd00::]/8");
+	ASSERT_TRUE(c.allow_networks[5] == NULL);
+	cfg_free(&c);
+	ASSERT_YAML_ERROR("crawl:\n  allow_networks: [127.0.0.0/8, 10.1.2.3/8]\n", no_env,
+	                  "pgkb.yaml:2: crawl.allow_networks[1]: expected an IP address or a network in CIDR form with no "
+	                  "host bits set (127.0.0.0/8, ::1/128, 10.1.2.3), got \"10.1.2.3/8\"");
+	ASSERT_YAML_ERROR("crawl:\n  allow_networks:\n    - intranet.example\n", no_env,
+	                  "pgkb.yaml:3: crawl.allow_networks[0]: expected an IP address or a network in CIDR form with no "
+	                  "host bits set (127.0.0.0/8, ::1/128, 10.1.2.3), got \"intranet.example\"");
+	ASSERT_YAML_ERROR("crawl:\n  allow_networks: 10.0.0.0/8\n", no_env,
+	                  "pgkb.yaml:2: crawl.allow_networks: expected a list of strings (each an IP address or a network "
+	                  "in CIDR form with no host bits set (127.0.0.0/8, ::1/128, 10.1.2.3)), got \"10.0.0.0/8\"");
+	char *const bad[] = {"PGKB_CRAWL_ALLOW_NETWORKS=10.0.0.0/8,::1/200", NULL};
+	ASSERT_INT_EQ(cfg_load(&c, NULL, bad, &err), -1);
+	ASSERT_STR_CONTAINS(err, "PGKB_CRAWL_ALLOW_NETWORKS: crawl.allow_networks: expected an IP address");
+	ASSERT_STR_CONTAINS(err, "got \"::1/200\"");
+	free(err);
+}
+
+/* ---- crawl.hosts ---- */
+
+static const char hosts_yaml[] =
+	"crawl:\n"
+	"  host_concurrency: 2\n"
+	"  host_delay: 250ms\n"
+	"  hosts:\n"
+	"    Docs.Example.COM: {concurrency: 8, delay: 50ms}\n"
+	"    \"127.0.0.1:8080\": {delay: 0ms}\n"
+	"    \"*.internal.example\": {concurrency: 16}\n"
+	"    \"*.deep.internal.example\": {delay: 2s}\n"
+	"    exact.internal.example:\n"
+	"      delay: 1s\n"
+	"    \"[::1]:9000\":\n"
+	"    bare.example: {}\n";
+
+/* Asserts what cfg_host_politeness gives for host. */
+static void politeness(const struct cfg *c, const char *host, int conc, int64_t delay)
+{
+	int got_c = -7;
+	int64_t got_d = -7;
+	cfg_host_politeness(c, host, &got_c, &got_d);
+	if (got_c != conc || got_d != delay)
+		TEST_FAIL_AT("%s: got concurrency %d, delay %lld; expected %d, %lld", host ? host : "(null)", got_c,
+		             (long long)got_d, conc, (long long)delay);
+	test_checks++;
+}
+
+TEST(crawl_hosts_parse_and_inherit)
+{
+	struct cfg c;
+	char *err = NULL;
+	ASSERT_INT_EQ(load_yaml(&c, hosts_yaml, no_env, &err), 0);
+	ASSERT_TRUE(err == NULL);
+	ASSERT_STR_EQ(c.crawl_hosts[0].host, "docs.example.com"); /* stored as url_host() writes it */
+	ASSERT_STR_EQ(c.crawl_hosts[5].host, "[::1]:9000");
+	ASSERT_INT_EQ(c.crawl_hosts[5].concurrency, 0);
+	ASSERT_INT_EQ(c.crawl_hosts[5].delay_ms, -1);
+	ASSERT_TRUE(c.crawl_hosts[7].host == NULL);
+	politeness(&c, "docs.example.com", 8, 50);
+	politeness(&c, "DOCS.example.com", 8, 50); /* ASCII case ignored */
+	politeness(&c, "127.0.0.1:8080", 2, 0);    /* concurrency inherited */
+	politeness(&c, "127.0.0.1", 2, 250);       /* another port is another host */
+	politeness(&c, "[::1]:9000", 2, 250);      /* listed with nothing: everything inherited */
+	politeness(&c, "bare.example", 2, 250);
+	politeness(&c, "other.example", 2, 250);
+	politeness(&c, NULL, 2, 250);
+	ASSERT_INT_EQ(cfg_host_concurrency_max(&c), 16);
+	int only_c = 0;
+	cfg_host_politeness(&c, "docs.example.com", &only_c, NULL); /* either output may be NULL */
+	ASSERT_INT_EQ(only_c, 8);
+	cfg_free(&c);
+	ASSERT_TRUE(c.crawl_hosts == NULL);
+
+	/* Inheritance happens at lookup: globals from the environment apply to entries from the file. */
+	char *const env[] = {"PGKB_CRAWL_HOST_DELAY=3s", "PGKB_CRAWL_HOST_CONCURRENCY=5", NULL};
+	ASSERT_INT_EQ(load_yaml(&c, hosts_yaml, env, &err), 0);
+	politeness(&c, "127.0.0.1:8080", 5, 0);
+	politeness(&c, "a.internal.example", 16, 3000);
+	ASSERT_INT_EQ(cfg_host_concurrency_max(&c), 16);
+	cfg_free(&c);
+
+	ASSERT_INT_EQ(load_yaml(&c, "crawl:\n  host_concurrency: 20\n  hosts:\n", no_env, &err), 0);
+	ASSERT_TRUE(c.crawl_hosts != NULL && c.crawl_hosts[0].host == NULL);
+	ASSERT_INT_EQ(cfg_host_concurrency_max(&c), 20);
+	politeness(&c, "docs.example.com", 20, 250);
+	cfg_free(&c);
+}
+
+TEST(crawl_hosts_wildcards_and_precedence)
+{
+	struct cfg c;
+	char *err = NULL;
+	ASSERT_INT_EQ(load_yaml(&c, hosts_yaml, no_env, &err), 0);
+	politeness(&c, "a.internal.example", 16, 250);
+	politeness(&c, "a.b.internal.example", 16, 250);        /* any depth */
+	politeness(&c, "internal.example", 2, 250);             /* not the bare domain */
+	politeness(&c, "xinternal.example", 2, 250);            /* a label boundary, not a string suffix */
+	politeness(&c, "a.internal.example:8080", 2, 250);      /* the port is part of the key */
+	politeness(&c, "x.deep.internal.example", 2, 2000);     /* the longest wildcard wins, fields not merged */
+	politeness(&c, "deep.internal.example", 16, 250);       /* ... and only below its own domain */
+	politeness(&c, "exact.internal.example", 2, 1000);      /* an exact host beats every wildcard */
+	politeness(&c, "x.exact.internal.example", 16, 250);
+	cfg_free(&c);
+
+	/* Order in the file does not matter. */
+	ASSERT_INT_EQ(load_yaml(&c,
+	                        "crawl:\n  hosts:\n    \"*.deep.example\": {delay: 2s}\n    a.deep.example: {delay: 3s}\n"
+	                        "    \"*.example\": {delay: 1s}\n",
+	                        no_env, &err),
+	              0);
+	politeness(&c, "a.deep.example", 2, 3000);
+	politeness(&c, "b.deep.example", 2, 2000);
+	politeness(&c, "b.example", 2, 1000);
+	cfg_free(&c);
+}
+
+TEST(crawl_hosts_dump_reads_back)
+{
+	struct cfg c, back;
+	char *err = NULL;
+	ASSERT_INT_EQ(load_yaml(&c, hosts_yaml, no_env, &err), 0);
+	char *d1 = cfg_dump(&c);
+	ASSERT_STR_CONTAINS(d1, "  hosts:\n"
+	                        "    \"docs.example.com\": {concurrency: 8, delay: 50ms}\n"
+	                        "    \"127.0.0.1:8080\": {delay: 0s}\n"
+	                        "    \"*.internal.example\": {concurrency: 16}\n"
+	                        "    \"*.deep.internal.example\": {delay: 2s}\n"
+	                        "    \"exact.internal.example\": {delay: 1s}\n"
+	                        "    \"[::1]:9000\": {}\n"
+	                        "    \"bare.example\": {}\n"
+	                        "  max_bytes:");
+	ASSERT_INT_EQ(load_yaml(&back, d1, no_env, &err), 0);
+	char *d2 = cfg_dump(&back);
+	ASSERT_STR_EQ(d2, d1);
+	free(d1);
+	free(d2);
+	cfg_free(&back);
+	cfg_free(&c);
+	char *def = defaults_dump();
+	ASSERT_STR_CONTAINS(def, "  hosts: {}\n");
+	ASSERT_STR_CONTAINS(def, "  allow_networks: []\n");
+	free(def);
+}
+
+TEST(crawl_hosts_errors_name_the_key_path)
+{
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    docs.example.com: {delay: 2h}\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"docs.example.com\".delay: expected a duration from 0s to 1h (e.g. "
+	                  "250ms, 30s, 5m, 1h, 7d), got \"2h\"");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    docs.example.com:\n      concurrency: 0\n", no_env,
+	                  "pgkb.yaml:4: crawl.hosts.\"docs.example.com\".concurrency: expected an integer from 1 to 64, "
+	                  "got \"0\"");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    docs.example.com: {concurrency: 65}\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"docs.example.com\".concurrency: expected an integer from 1 to 64, "
+	                  "got \"65\"");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    a.example: {delay: -1s}\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"a.example\".delay: expected a duration from 0s to 1h (e.g. 250ms, "
+	                  "30s, 5m, 1h, 7d), got \"-1s\"");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    a.example: {delay: [1s]}\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"a.example\".delay: expected a duration from 0s to 1h (e.g. 250ms, "
+	                  "30s, 5m, 1h, 7d), got a list");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    a.example: {conc: 6}\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"a.example\": unknown key \"conc\" (expected concurrency or delay)");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    a.example:\n      delay: 1s\n      delay: 2s\n", no_env,
+	                  "pgkb.yaml:5: crawl.hosts.\"a.example\".delay: duplicate key");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    a.example: 5\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"a.example\": expected a mapping with concurrency and/or delay, "
+	                  "got \"5\"");
+	ASSERT_YAML_ERROR("crawl:\n  hosts: [a.example]\n", no_env,
+	                  "pgkb.yaml:2: crawl.hosts: expected a mapping of host names to {concurrency: N, delay: D}, got a "
+	                  "list");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    a.example: {}\n    A.Example: {}\n", no_env,
+	                  "pgkb.yaml:4: crawl.hosts.\"A.Example\": duplicate host (first on line 3)");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    \"[::1]:9000\": {}\n    \"[0::1]:9000\": {}\n", no_env,
+	                  "pgkb.yaml:4: crawl.hosts.\"[0::1]:9000\": duplicate host (first on line 3)");
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    \"example.com:443\": {}\n", no_env,
+	                  "pgkb.yaml:3: crawl.hosts.\"example.com:443\": expected a host without the default port 80 or "
+	                  "443 (URLs leave it out: write docs.example.com)");
+	static const char *const bad_hosts[] = {
+		"https://example.com/", "example.com/docs", "::1", "*.", "*", "a.*.example", "user@example.com",
+		"example.com:0", "example.com:65536", "example.com:", "example.com:x", "[::1", "*.[::1]", "",
+		"a b.example", "example.com:8080:1",
+	};
+	for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
+		char *q = cfg_quote(bad_hosts[i]);
+		char *text = xasprintf("crawl:\n  hosts:\n    %s: {}\n", q);
+		char *want = xasprintf("pgkb.yaml:3: crawl.hosts.%s: expected a host as in URLs (docs.example.com, "
+		                       "127.0.0.1:8080, [::1]:8080) or \"*.\" and a domain (*.example.com)", q);
+		ASSERT_YAML_ERROR(text, no_env, want);
+		free(q);
+		free(text);
+		free(want);
+	}
+	/* An unquoted wildcard is a YAML alias: the message says to quote it. */
+	ASSERT_YAML_ERROR("crawl:\n  hosts:\n    *.example.com: {}\n", no_env,
+	                  "pgkb.yaml:3: invalid YAML: did not find expected alphabetic or numeric character (while "
+	                  "scanning an alias); quote a value that starts with '*', such as \"*.example.com\"");
+}
+
+TEST(crawl_hosts_from_the_environment)
+{
+	struct cfg c;
+	char *err = NULL;
+	char *const env[] = {"PGKB_CRAWL_HOSTS={\"*.b.example\": {concurrency: 3}, a.example: {delay: 2s}}", NULL};
+	ASSERT_INT_EQ(load_yaml(&c, "crawl:\n  hosts:\n    file.example: {delay: 9s}\n", env, &err), 0);
+	politeness(&c, "x.b.example", 3, 250);
+	politeness(&c, "a.example", 2, 2000);
+	politeness(&c, "file.example", 2, 250); /* the environment replaces the file's mapping */
+	cfg_free(&c);
+	char *const blank[] = {"PGKB_CRAWL_HOSTS= ", NULL};
+	ASSERT_INT_EQ(load_yaml(&c, "crawl:\n  hosts:\n    file.example: {delay: 9s}\n", blank, &err), 0);
+	ASSERT_TRUE(c.crawl_hosts[0].host == NULL);
+	cfg_free(&c);
+	static const struct {
+		const char *env, *want;
+	} bad[] = {
+		{"PGKB_CRAWL_HOSTS={a.example: {delay: 2h}}",
+		 "PGKB_CRAWL_HOSTS: crawl.hosts.\"a.example\".delay: expected a duration from 0s to 1h (e.g. 250ms, 30s, "
+		 "5m, 1h, 7d), got \"2h\""},
+		{"PGKB_CRAWL_HOSTS={a.example: {}, A.example: {}}",
+		 "PGKB_CRAWL_HOSTS: crawl.hosts.\"A.example\": duplicate host"},
+		{"PGKB_CRAWL_HOSTS=docs.example.com",
+		 "PGKB_CRAWL_HOSTS: crawl.hosts: expected a mapping of host names to {concurrency: N, delay: D}, got "
+		 "\"docs.example.com\""},
+		{"PGKB_CRAWL_HOSTS={a.example: ",
+		 "PGKB_CRAWL_HOSTS: crawl.hosts: invalid YAML: did not find expected node content (while parsing a flow "
+		 "node)"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *const e[] = {(char *)bad[i].env, NULL};
+		ASSERT_INT_EQ(cfg_load(&c, NULL, e, &err), -1);
+		ASSERT_STR_EQ(err, bad[i].want);
+		ASSERT_TRUE(c.crawl_hosts == NULL);
+		free(err);
+	}
 }
 
 TEST(key_table_invariants)

@@ -387,6 +387,9 @@ static void script(const struct httpd_req *req, struct httpd_resp *r)
 		} else {
 			buf_puts(&r->body, "done");
 		}
+	} else if (strncmp(p, "/to/", 4) == 0) { /* "/to/URL": a redirect to URL */
+		r->status = 302;
+		buf_printf(&r->headers, "Location: %s\r\n", p + 4);
 	} else if (strcmp(p, "/loop") == 0) {
 		loop_hits++;
 		r->status = 302;
@@ -899,8 +902,8 @@ TEST(private_addresses_are_refused_before_connecting)
 	ASSERT_INT_EQ(http_request(f.client, &rn, on_done, &name), 0);
 	ASSERT_TRUE(fx_wait(&f, 3));
 	ASSERT_INT_EQ(v4.kind, HTTP_ERR_PRIVATE);
-	ASSERT_STR_EQ(v4.error, "refused to connect to private address 127.0.0.1 "
-	                        "(crawl.allow_private_addresses is off)");
+	ASSERT_STR_EQ(v4.error, "refused to connect to private address 127.0.0.1 (loopback, not public; "
+	                        "allow it with crawl.allow_networks)");
 	ASSERT_INT_EQ(v4.status, 0);
 	ASSERT_INT_EQ(v6.kind, HTTP_ERR_PRIVATE);
 	ASSERT_STR_CONTAINS(v6.error, "private address ::1 ");
@@ -913,6 +916,53 @@ TEST(private_addresses_are_refused_before_connecting)
 	got_free(&v4);
 	got_free(&v6);
 	got_free(&name);
+	fx_stop(&f);
+}
+
+TEST(allow_networks_admits_only_the_listed_private_networks)
+{
+	struct fx f;
+	struct got ok = {0}, v6 = {0}, ten = {0}, meta = {0}, ula = {0};
+	struct http_client_opts o;
+	const char *const nets[] = {"127.0.0.0/8", "bogus", NULL};
+	http_client_opts_init(&o);
+	o.allow_private = false;
+	o.allow_networks = nets;
+	fx_start(&f, &o);
+	fx_get(&f, "/hello", &ok);
+	fx_get(&f, "/to/http://10.255.255.1/x", &ten);
+	fx_get(&f, "/to/http://169.254.169.254/latest/meta-data/", &meta);
+	fx_get(&f, "/to/http://[fd00::1]/", &ula);
+	char *u6 = xasprintf("http://[::1]:%d/hello", f.srv->port);
+	struct http_request r6 = {.method = HTTP_GET, .url = u6};
+	v6.done = &f.done;
+	ASSERT_INT_EQ(http_request(f.client, &r6, on_done, &v6), 0);
+	ASSERT_TRUE(fx_wait(&f, 5));
+	ASSERT_INT_EQ(ok.kind, HTTP_OK);
+	ASSERT_INT_EQ(ok.status, 200);
+	ASSERT_INT_EQ(v6.kind, HTTP_ERR_PRIVATE); /* ::1 is not in 127.0.0.0/8 */
+	ASSERT_STR_EQ(v6.error, "refused to connect to private address ::1 (loopback, not public; "
+	                        "allow it with crawl.allow_networks)");
+	struct got *hops[] = {&ten, &meta, &ula};
+	const char *ips[] = {"address 10.255.255.1 (private,", "address 169.254.169.254 (link-local,",
+	                     "address fd00::1 (unique-local,"};
+	for (size_t i = 0; i < 3; i++) {
+		ASSERT_INT_EQ(hops[i]->kind, HTTP_ERR_PRIVATE);
+		ASSERT_STR_CONTAINS(hops[i]->error, ips[i]);
+		ASSERT_INT_EQ(hops[i]->status, 302); /* the last response received: the redirect */
+		/* the hop that was refused is recorded: the redirecting URL is in the chain */
+		ASSERT_INT_EQ(hops[i]->n_redirects, 1);
+		if (hops[i]->n_redirects == 1)
+			ASSERT_STR_CONTAINS(hops[i]->redirects[0], "/to/http");
+	}
+	ASSERT_STR_EQ(ten.effective_url, "http://10.255.255.1/x"); /* where it was refused */
+	ASSERT_INT_EQ(f.srv->requests, 4); /* /hello and the three redirects; nothing reached ::1 */
+	free(u6);
+	got_free(&ok);
+	got_free(&v6);
+	got_free(&ten);
+	got_free(&meta);
+	got_free(&ula);
 	fx_stop(&f);
 }
 
