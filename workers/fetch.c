@@ -49,12 +49,15 @@ static ev_timer sweep_timer;
 
 static const struct pg_stmt crawl_sweep = {"pgkb_fetch_sweep", "SELECT pgkb.crawl_sweep()", 0};
 
+/* The documents and crawls of the fetch jobs that started in one loop iteration, in one statement: $1 is a
+ * JSON array of {"i": index, "c": crawl_id, "u": url}; each row carries its index (column 9). */
 static const struct pg_stmt doc_load = {
 	"pgkb_fetch_load",
-	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status"
-	"  FROM pgkb.crawls c JOIN pgkb.documents d ON d.source_id = c.source_id AND d.url = $2 AND d.crawl_id = c.id"
-	" WHERE c.id = $1::bigint",
-	2,
+	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status, k.i"
+	"  FROM jsonb_to_recordset($1::jsonb) AS k(i int, c bigint, u text)"
+	"  JOIN pgkb.crawls c ON c.id = k.c"
+	"  JOIN pgkb.documents d ON d.source_id = c.source_id AND d.url = k.u AND d.crawl_id = c.id",
+	1,
 };
 static const struct pg_stmt doc_store = {
 	"pgkb_fetch_store",
@@ -550,37 +553,96 @@ static void on_robots(const struct robots *rules, void *arg)
 		fetch_final(f, "skipped", "disallowed by robots.txt", 0, NULL, NULL);
 }
 
-static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *arg)
+/* Row row of res (row < 0: none) is f's document and crawl. */
+static void fetch_loaded(struct fetch *f, const PGresult *res, int row)
 {
-	struct fetch *f = arg;
-	f->db_pending = false;
-	if (!f->run) {
-		fetch_free(f);
-		return;
-	}
-	if (!out->ok) {
-		job_fail(fetch_end(f), out->error, false);
-		return;
-	}
-	const PGresult *res = out->results[0];
-	if (PQntuples(res) != 1 || strcmp(pg_value(res, 0, 5), "queued") != 0 ||
-	    strcmp(pg_value(res, 0, 8), "running") != 0) {
+	if (row < 0 || strcmp(pg_value(res, row, 5), "queued") != 0 || strcmp(pg_value(res, row, 8), "running") != 0) {
 		log_debug("fetch %s: nothing to do (document claimed elsewhere, already fetched, or crawl ended)", f->url);
 		job_succeed(fetch_end(f));
 		return;
 	}
-	f->doc_id = xstrdup(pg_value(res, 0, 0));
-	f->etag = dup_or_null(pg_value(res, 0, 1));
-	f->last_modified = dup_or_null(pg_value(res, 0, 2));
-	f->old_hash = dup_or_null(pg_value(res, 0, 3));
-	f->root_host = url_host(pg_value(res, 0, 7));
-	char *err = crawl_opts_parse(pg_value(res, 0, 6), &f->opts);
+	f->doc_id = xstrdup(pg_value(res, row, 0));
+	f->etag = dup_or_null(pg_value(res, row, 1));
+	f->last_modified = dup_or_null(pg_value(res, row, 2));
+	f->old_hash = dup_or_null(pg_value(res, row, 3));
+	f->root_host = url_host(pg_value(res, row, 7));
+	char *err = crawl_opts_parse(pg_value(res, row, 6), &f->opts);
 	if (err || !f->root_host) {
 		fetch_final(f, "failed", err ? err : "fetch: the crawl's root URL is invalid", 0, NULL, NULL);
 		free(err);
 		return;
 	}
 	robots_lookup(f->url, on_robots, f, &f->rwait);
+}
+
+/* Fetch jobs waiting for this loop iteration's document load. */
+static struct {
+	struct fetch **items;
+	size_t n, cap;
+	ev_prepare flush;
+	struct worker *w;
+} loads;
+
+static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fetch **items = arg;
+	size_t n = 0;
+	while (items[n])
+		n++;
+	int *row = xmalloc((n + 1) * sizeof *row);
+	for (size_t i = 0; i < n; i++)
+		row[i] = -1;
+	for (int r = 0; out->ok && r < PQntuples(out->results[0]); r++) {
+		long long i = pg_int(out->results[0], r, 9);
+		if (i >= 0 && (size_t)i < n)
+			row[i] = r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fetch *f = items[i];
+		f->db_pending = false;
+		if (!f->run)
+			fetch_free(f);
+		else if (!out->ok)
+			job_fail(fetch_end(f), out->error, false);
+		else
+			fetch_loaded(f, out->results[0], row[i]);
+	}
+	free(row);
+	free(items);
+}
+
+static void on_loads_flush(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	ev_prepare_stop(loop, p);
+	if (!loads.n)
+		return;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < loads.n; i++)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "i", (json_int_t)i, "c", loads.items[i]->crawl_id,
+		                                     "u", loads.items[i]->url));
+	char *js = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	struct fetch **items = xrealloc(loads.items, (loads.n + 1) * sizeof *items);
+	items[loads.n] = NULL;
+	loads.items = NULL;
+	loads.n = loads.cap = 0;
+	struct pg_req *req = pg_req_new(on_loaded, items);
+	pg_req_addl(req, &doc_load, js);
+	free(js);
+	pool_submit(worker_pool(loads.w), req);
+}
+
+/* Queues f's document load for the end of this loop iteration. */
+static void load_document(struct fetch *f)
+{
+	if (loads.n == loads.cap) {
+		loads.cap = loads.cap ? 2 * loads.cap : 64;
+		loads.items = xrealloc(loads.items, loads.cap * sizeof *loads.items);
+	}
+	loads.items[loads.n++] = f;
+	f->db_pending = true;
+	if (!ev_is_active(&loads.flush))
+		ev_prepare_start(worker_loop(loads.w), &loads.flush);
 }
 
 /* Reads the payload; returns NULL or a heap error message. */
@@ -620,10 +682,7 @@ static void fetch_run(struct job_run *r)
 		return;
 	}
 	r->state = f;
-	f->db_pending = true;
-	struct pg_req *req = pg_req_new(on_loaded, f);
-	pg_req_addl(req, &doc_load, f->crawl_id, f->url);
-	pool_submit(worker_pool(r->worker), req);
+	load_document(f);
 }
 
 static void fetch_abandon(struct job_run *r)
@@ -660,6 +719,8 @@ static void on_sweep_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 static int fetch_start(struct worker *w)
 {
+	loads.w = w;
+	ev_prepare_init(&loads.flush, on_loads_flush);
 	ev_timer_init(&sweep_timer, on_sweep_timer, SWEEP_INTERVAL_S, SWEEP_INTERVAL_S);
 	sweep_timer.data = w;
 	ev_timer_start(worker_loop(w), &sweep_timer);
@@ -669,6 +730,12 @@ static int fetch_start(struct worker *w)
 static void fetch_stop(struct worker *w)
 {
 	ev_timer_stop(worker_loop(w), &sweep_timer);
+	ev_prepare_stop(worker_loop(w), &loads.flush);
+	for (size_t i = 0; i < loads.n; i++) /* never sent: abandoned with their runs */
+		fetch_free(loads.items[i]);
+	free(loads.items);
+	loads.items = NULL;
+	loads.n = loads.cap = 0;
 	crawl_seen_clear();
 	polite_stop(w);
 }
