@@ -2,8 +2,9 @@
 -- pgkb.crawl_lock to make max_pages and completion exact; that capped one crawl at a few hundred pages/s. Both
 -- stay exact without it:
 --   max_pages: crawls.claimed counts the documents a crawl with max_pages has claimed. Only a claim that
---              brings URLs the crawl does not hold yet locks the row (SELECT ... FOR UPDATE on claimed), for
---              the length of one INSERT; claims without new URLs, and crawls without max_pages, lock nothing.
+--              brings URLs the crawl does not hold yet locks the row (SELECT ... FOR NO KEY UPDATE);
+--              claims without new URLs, and crawls without max_pages, lock nothing. The fetch worker claims
+--              a page's links in a transaction of their own, so the lock lasts one statement.
 --   done:      pgkb.crawl_settle runs at the end of each fetch result transaction. When it sees no queued
 --              document and the crawl job has ended, no other fetch of the crawl can be uncommitted (its own
 --              document would still look queued), so the crawl is done. When it sees a few queued documents,
@@ -51,15 +52,17 @@ BEGIN
 		RETURN 0;
 	END IF;
 	IF lim IS NOT NULL THEN
-		SELECT lim - x.claimed INTO room FROM pgkb.crawls x WHERE x.id = p_crawl FOR UPDATE;
+		-- NO KEY UPDATE: does not wait for the foreign-key locks of document inserts (FOR KEY SHARE)
+		SELECT lim - x.claimed INTO room FROM pgkb.crawls x WHERE x.id = p_crawl FOR NO KEY UPDATE;
 		IF room <= 0 THEN
 			RETURN -1;
 		END IF;
 	END IF;
 	WITH claimed AS (
 		INSERT INTO pgkb.documents AS d (source_id, url, crawl_id, depth)
-		SELECT c.source_id, f.url, p_crawl, p_depth
-		  FROM unnest(fresh) WITH ORDINALITY AS f(url, ord) ORDER BY f.ord LIMIT room
+		SELECT c.source_id, p.url, p_crawl, p_depth
+		  FROM (SELECT f.url FROM unnest(fresh) WITH ORDINALITY AS f(url, ord) ORDER BY f.ord LIMIT room) p
+		 ORDER BY p.url -- every claim inserts in URL order: concurrent claims of the same URLs wait, never deadlock
 		ON CONFLICT (source_id, url) DO UPDATE
 		   SET crawl_id = EXCLUDED.crawl_id, depth = EXCLUDED.depth, status = 'queued', error = NULL
 		 WHERE d.crawl_id IS DISTINCT FROM EXCLUDED.crawl_id
@@ -155,3 +158,86 @@ $$;
 CREATE TRIGGER jobs_fetch_died AFTER UPDATE OF state ON pgkb.jobs
 	FOR EACH ROW WHEN (NEW.state = 'dead' AND OLD.state <> 'dead' AND NEW.kind = 'fetch')
 	EXECUTE FUNCTION pgkb.fetch_job_died();
+
+-- The fetch worker's claim in two short transactions, so that the crawl row (max_pages) is locked for one
+-- statement only and never while documents are inserted:
+--   1. SELECT pgkb.crawl_reserve(crawl, urls): how many of urls the crawl may take (those it does not hold yet,
+--      up to what max_pages leaves); with max_pages, adds them to crawls.claimed at once. NULL: the crawl
+--      has no max_pages (nothing reserved). 0 or less: nothing to claim (-1: the crawl takes no more).
+--   2. SELECT pgkb.crawl_claim_reserved(crawl, urls, depth, reserved): claims up to reserved of urls (all
+--      when NULL) and gives back, in the same transaction, what it could not use (URLs another claim took
+--      meanwhile). A claim that never runs (a crash between the two) leaves its reservation counted: the
+--      crawl then ends a little under max_pages, never over it.
+CREATE FUNCTION pgkb.crawl_reserve(p_crawl bigint, p_urls jsonb) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	c pgkb.crawls;
+	lim bigint;
+	want bigint;
+	before bigint;
+BEGIN
+	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
+	IF NOT FOUND OR c.status <> 'running' THEN
+		RETURN -1;
+	END IF;
+	IF jsonb_typeof(c.options -> 'max_pages') <> 'number' THEN
+		RETURN NULL;
+	END IF;
+	lim := (c.options ->> 'max_pages')::bigint;
+	IF c.claimed >= lim THEN
+		RETURN -1;
+	END IF;
+	SELECT count(DISTINCT w.url) INTO want
+	  FROM jsonb_array_elements_text(p_urls) AS w(url)
+	 WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
+	                    WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = p_crawl);
+	IF want = 0 THEN
+		RETURN 0;
+	END IF;
+	SELECT x.claimed INTO before FROM pgkb.crawls x WHERE x.id = p_crawl FOR NO KEY UPDATE;
+	IF before >= lim THEN
+		RETURN -1;
+	END IF;
+	UPDATE pgkb.crawls SET claimed = least(lim, before + want) WHERE id = p_crawl;
+	RETURN least(lim, before + want) - before;
+END;
+$$;
+
+CREATE FUNCTION pgkb.crawl_claim_reserved(p_crawl bigint, p_urls jsonb, p_depth integer, p_reserved integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	c pgkb.crawls;
+	n integer;
+BEGIN
+	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
+	IF NOT FOUND OR c.status <> 'running' OR p_reserved <= 0 THEN
+		RETURN -1;
+	END IF;
+	WITH fresh AS (
+		SELECT DISTINCT ON (w.url) w.url, w.ord
+		  FROM jsonb_array_elements_text(p_urls) WITH ORDINALITY AS w(url, ord)
+		 WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
+		                    WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = p_crawl)
+		 ORDER BY w.url, w.ord
+	), claimed AS (
+		INSERT INTO pgkb.documents AS d (source_id, url, crawl_id, depth)
+		SELECT c.source_id, p.url, p_crawl, p_depth
+		  FROM (SELECT f.url FROM fresh f ORDER BY f.ord LIMIT p_reserved) p
+		 ORDER BY p.url -- every claim inserts in URL order: concurrent claims of the same URLs wait, never deadlock
+		ON CONFLICT (source_id, url) DO UPDATE
+		   SET crawl_id = EXCLUDED.crawl_id, depth = EXCLUDED.depth, status = 'queued', error = NULL
+		 WHERE d.crawl_id IS DISTINCT FROM EXCLUDED.crawl_id
+		RETURNING d.url
+	), jobs AS (
+		INSERT INTO pgkb.jobs (kind, payload, max_attempts)
+		SELECT 'fetch', jsonb_build_object('crawl_id', p_crawl, 'url', url, 'depth', p_depth), 3 FROM claimed
+		RETURNING 1
+	)
+	SELECT count(*) INTO n FROM jobs;
+	IF p_reserved IS NOT NULL AND n < p_reserved THEN
+		UPDATE pgkb.crawls SET claimed = claimed - (p_reserved - n) WHERE id = p_crawl;
+	END IF;
+	RETURN n;
+END;
+$$;

@@ -1,5 +1,6 @@
-/* The fetch job: one URL of a crawl. robots.txt, politeness, conditional GET, then the document, its ingest
- * job and the page's new links commit in one fenced transaction. */
+/* The fetch job: one URL of a crawl. robots.txt, politeness, conditional GET; then the page's new links are
+ * claimed in a short transaction of their own, and the document and its ingest job commit in one fenced
+ * transaction with the job. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,16 +33,15 @@ struct fetch {
 	char *nm_etag, *nm_lastmod, *nm_final, *nm_redirects; /* a 304's validators and redirects */
 	uint64_t *offered; /* crawl_seen hashes of the links offered to the crawl */
 	size_t n_offered;
-	int claim_index; /* the claim among the result writes, or -1 */
+	struct pg_req *writes; /* the result, waiting for its links' claim to commit */
+	char *links;           /* the links being claimed (JSON array) */
 };
 
 /* What the worker does once a fetch's result transaction has ended. */
 struct fetch_after {
 	struct worker *worker;
 	char crawl_id[24];
-	uint64_t *offered;
-	size_t n_offered;
-	int claim_index, settle_index;
+	int settle_index;
 };
 
 #define SWEEP_INTERVAL_S 5.0
@@ -116,6 +116,8 @@ static void fetch_free(struct fetch *f)
 	free(f->nm_final);
 	free(f->nm_redirects);
 	free(f->offered);
+	pg_req_free(f->writes);
+	free(f->links);
 	free(f->url);
 	free(f->doc_id);
 	free(f->etag);
@@ -146,19 +148,11 @@ static void on_settled(struct pg_req *req, const struct pg_outcome *out, void *a
 static void on_committed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct fetch_after *a = arg;
-	long long crawl = strtoll(a->crawl_id, NULL, 10);
-	if (out->ok && a->claim_index >= 0) {
-		if (pg_int(out->results[a->claim_index], 0, 0) < 0)
-			crawl_seen_close(crawl);
-		else
-			crawl_seen_add(crawl, a->offered, a->n_offered);
-	}
 	if (out->ok && strcmp(pg_value(out->results[a->settle_index], 0, 0), "recheck") == 0) {
 		struct pg_req *s = pg_req_new(on_settled, xstrdup(a->crawl_id));
 		crawl_add_settle(s, a->crawl_id);
 		pool_submit(worker_pool(a->worker), s);
 	}
-	free(a->offered);
 	free(a);
 }
 
@@ -168,11 +162,7 @@ static void fetch_commit(struct fetch *f, struct pg_req *w)
 	struct fetch_after *a = xcalloc(1, sizeof *a);
 	a->worker = f->run->worker;
 	memcpy(a->crawl_id, f->crawl_id, sizeof a->crawl_id);
-	a->claim_index = f->claim_index;
 	a->settle_index = w->ncalls;
-	a->offered = f->offered;
-	a->n_offered = f->n_offered;
-	f->offered = NULL;
 	crawl_add_settle(w, f->crawl_id);
 	w->cb = on_committed;
 	w->arg = a;
@@ -188,11 +178,85 @@ static struct pg_req *writes_new(struct fetch *f)
 	return w;
 }
 
-/* Offers a page's links (a JSON array) to the crawl. */
-static void add_claim(struct fetch *f, struct pg_req *w, const char *links)
+static void fetch_transient(struct fetch *f, const char *error, long http_status);
+
+static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
-	f->claim_index = w->ncalls;
-	crawl_add_claim(w, f->crawl_id, links, f->depth + 1);
+	struct fetch *f = arg;
+	f->db_pending = false;
+	if (!f->run) {
+		fetch_free(f);
+		return;
+	}
+	struct pg_req *w = f->writes;
+	f->writes = NULL;
+	if (!out->ok) {
+		pg_req_free(w);
+		char *msg = xasprintf("fetch: claiming the page's links failed: %s", out->error);
+		fetch_transient(f, msg, 0);
+		free(msg);
+		return;
+	}
+	long long crawl = strtoll(f->crawl_id, NULL, 10);
+	if (pg_int(out->results[1], 0, 0) < 0)
+		crawl_seen_close(crawl);
+	else
+		crawl_seen_add(crawl, f->offered, f->n_offered);
+	fetch_commit(f, w);
+}
+
+static void on_link_room(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fetch *f = arg;
+	f->db_pending = false;
+	if (!f->run) {
+		fetch_free(f);
+		return;
+	}
+	if (!out->ok) {
+		pg_req_free(f->writes);
+		f->writes = NULL;
+		char *msg = xasprintf("fetch: claiming the page's links failed: %s", out->error);
+		fetch_transient(f, msg, 0);
+		free(msg);
+		return;
+	}
+	const char *room = pg_value(out->results[0], 0, 0); /* NULL: no max_pages */
+	long long crawl = strtoll(f->crawl_id, NULL, 10);
+	if (room && atoll(room) <= 0) {
+		if (atoll(room) < 0)
+			crawl_seen_close(crawl);
+		else
+			crawl_seen_add(crawl, f->offered, f->n_offered); /* the crawl holds them all */
+		struct pg_req *w = f->writes;
+		f->writes = NULL;
+		fetch_commit(f, w);
+		return;
+	}
+	f->db_pending = true;
+	struct pg_req *c = pg_req_new(on_claimed, f);
+	pg_req_addl(c, &queue_async_commit);
+	crawl_add_claim_reserved(c, f->crawl_id, f->links, f->depth + 1, room);
+	pool_submit(worker_pool(f->run->worker), c);
+}
+
+/* Claims a page's links (a JSON array; NULL: none) in transactions of their own (reserve, then claim: see
+ * schema/065_crawl_unlocked.sql), then commits the page's result w. The claim need not be atomic with the result: a claimed link is a valid frontier entry with its
+ * fetch job whatever becomes of this page, and a retried fetch offers its links again (nothing is claimed
+ * twice). Committed first, the new documents are visible to the result's settle step; and kept short, the
+ * claim holds the crawl row (max_pages) for one statement, not for a whole group commit. */
+static void fetch_commit_links(struct fetch *f, struct pg_req *w, const char *links)
+{
+	if (!links) {
+		fetch_commit(f, w);
+		return;
+	}
+	f->writes = w;
+	f->links = xstrdup(links);
+	f->db_pending = true;
+	struct pg_req *req = pg_req_new(on_link_room, f);
+	crawl_add_reserve(req, f->crawl_id, links);
+	pool_submit(worker_pool(f->run->worker), req);
 }
 
 /* Ends the document in a final status (skipped, failed) with a reason. */
@@ -352,11 +416,8 @@ static void store_page(struct fetch *f, struct http_response *resp, const char *
 		free(body);
 		pg_req_addl(w, &ingest_enqueue, f->doc_id);
 	}
-	if (links) {
-		add_claim(f, w, links);
-		free(links);
-	}
-	fetch_commit(f, w);
+	fetch_commit_links(f, w, links);
+	free(links);
 }
 
 /* 304: the page's links come from what was stored at the last fetch: the body while it awaits ingest, else
@@ -420,11 +481,9 @@ static void on_stored_body(struct pg_req *req, const struct pg_outcome *out, voi
 	char *links = stored_links(f, out->results[0]);
 	struct pg_req *w = writes_new(f);
 	pg_req_addl(w, &doc_unchanged, f->doc_id, "304", f->nm_etag, f->nm_lastmod, f->nm_final, f->nm_redirects);
-	if (links)
-		add_claim(f, w, links);
-	free(links);
 	log_info("fetch %s: not modified", f->url);
-	fetch_commit(f, w);
+	fetch_commit_links(f, w, links);
+	free(links);
 }
 
 static void not_modified(struct fetch *f, const struct http_response *resp, const char *final_url,
@@ -673,7 +732,6 @@ static void fetch_run(struct job_run *r)
 {
 	struct fetch *f = xcalloc(1, sizeof *f);
 	f->run = r;
-	f->claim_index = -1;
 	char *err = fetch_parse(r->job.payload, f);
 	if (err) {
 		fetch_free(f);

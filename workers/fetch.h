@@ -39,5 +39,11 @@ void crawl_add_lock(struct pg_req *w, const char *crawl_id);
 void crawl_add_claim(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth);
 void crawl_add_finish(struct pg_req *w, const char *crawl_id);
 void crawl_add_settle(struct pg_req *w, const char *crawl_id);
+/* A fetch's claim of a page's links, in two transactions (schema/065_crawl_unlocked.sql): reserve (its result:
+ * how many may be claimed; NULL without max_pages; 0 or less: none), then claim_reserved with that result
+ * (reserved: decimal text or NULL; its result: the number claimed, or -1 when the crawl takes no more). */
+void crawl_add_reserve(struct pg_req *w, const char *crawl_id, const char *urls_json);
+void crawl_add_claim_reserved(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth,
+                              const char *reserved);
 
 #endif
