@@ -16,6 +16,8 @@ struct seen_set {
 	bool closed;
 	uint64_t *slots; /* 0 = empty (a URL hashing to 0 is stored as 1) */
 	size_t cap, n;
+	uint64_t *pending; /* the same, for claims in flight; entries are removed (backward-shift deletion) */
+	size_t pcap, pn;
 	unsigned long long used; /* LRU clock */
 };
 
@@ -38,6 +40,7 @@ uint64_t crawl_seen_hash(const char *url)
 static void set_reset(struct seen_set *s, long long crawl_id)
 {
 	free(s->slots);
+	free(s->pending);
 	*s = (struct seen_set){.crawl_id = crawl_id};
 }
 
@@ -108,6 +111,54 @@ void crawl_seen_add(long long crawl_id, const uint64_t *hashes, size_t n)
 		if (slots_insert(s->slots, s->cap, hashes[i]))
 			s->n++;
 	}
+}
+
+bool crawl_seen_pending_add(long long crawl_id, uint64_t h)
+{
+	struct seen_set *s = set_find(crawl_id, true);
+	if ((s->pn + 1) * 2 > s->pcap) { /* keep the load under 1/2 */
+		size_t cap = s->pcap ? s->pcap * 2 : 256;
+		uint64_t *slots = xcalloc(cap, sizeof *slots);
+		for (size_t i = 0; i < s->pcap; i++)
+			if (s->pending[i])
+				slots_insert(slots, cap, s->pending[i]);
+		free(s->pending);
+		s->pending = slots;
+		s->pcap = cap;
+	}
+	if (!slots_insert(s->pending, s->pcap, h))
+		return false;
+	s->pn++;
+	return true;
+}
+
+static void pending_remove(struct seen_set *s, uint64_t h)
+{
+	size_t mask = s->pcap - 1, i = h & mask;
+	while (s->pending[i] != h) {
+		if (s->pending[i] == 0)
+			return;
+		i = (i + 1) & mask;
+	}
+	s->pending[i] = 0;
+	s->pn--;
+	/* shift back the entries after it that probed past i */
+	for (size_t j = (i + 1) & mask; s->pending[j]; j = (j + 1) & mask) {
+		size_t home = s->pending[j] & mask;
+		bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			s->pending[i] = s->pending[j];
+			s->pending[j] = 0;
+			i = j;
+		}
+	}
+}
+
+void crawl_seen_pending_done(long long crawl_id, const uint64_t *hashes, size_t n)
+{
+	struct seen_set *s = set_find(crawl_id, false);
+	for (size_t i = 0; s && s->pcap && i < n; i++)
+		pending_remove(s, hashes[i]);
 }
 
 void crawl_seen_close(long long crawl_id)

@@ -59,18 +59,16 @@ static const struct pg_stmt doc_load = {
 	"  JOIN pgkb.documents d ON d.source_id = c.source_id AND d.url = k.u AND d.crawl_id = c.id",
 	1,
 };
+/* The new body, and its ingest job, in one statement. */
 static const struct pg_stmt doc_store = {
 	"pgkb_fetch_store",
-	"UPDATE pgkb.documents SET status = 'fetched', body = $2::bytea, content_type = $3, http_status = $4::int,"
-	"       etag = $5, last_modified = $6, content_hash = $7, final_url = $8, redirects = $9::jsonb,"
-	"       fetched_at = now(), error = NULL"
-	" WHERE id = $1::bigint",
+	"WITH d AS ("
+	" UPDATE pgkb.documents SET status = 'fetched', body = $2::bytea, content_type = $3, http_status = $4::int,"
+	"        etag = $5, last_modified = $6, content_hash = $7, final_url = $8, redirects = $9::jsonb,"
+	"        fetched_at = now(), error = NULL"
+	"  WHERE id = $1::bigint RETURNING id)"
+	" INSERT INTO pgkb.jobs (kind, payload) SELECT 'ingest', jsonb_build_object('document_id', d.id) FROM d",
 	9,
-};
-static const struct pg_stmt ingest_enqueue = {
-	"pgkb_fetch_ingest",
-	"INSERT INTO pgkb.jobs (kind, payload) VALUES ('ingest', jsonb_build_object('document_id', $1::bigint))",
-	1,
 };
 static const struct pg_stmt doc_unchanged = {
 	"pgkb_fetch_unchanged",
@@ -109,8 +107,17 @@ static char *dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+/* Ends the crawl_seen pending state of the links f offered (their claim has ended, one way or another). */
+static void offered_done(struct fetch *f)
+{
+	if (f->n_offered)
+		crawl_seen_pending_done(strtoll(f->crawl_id, NULL, 10), f->offered, f->n_offered);
+	f->n_offered = 0;
+}
+
 static void fetch_free(struct fetch *f)
 {
+	offered_done(f);
 	free(f->nm_etag);
 	free(f->nm_lastmod);
 	free(f->nm_final);
@@ -202,6 +209,7 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 		crawl_seen_close(crawl);
 	else
 		crawl_seen_add(crawl, f->offered, f->n_offered);
+	offered_done(f);
 	fetch_commit(f, w);
 }
 
@@ -228,6 +236,7 @@ static void on_link_room(struct pg_req *req, const struct pg_outcome *out, void 
 			crawl_seen_close(crawl);
 		else
 			crawl_seen_add(crawl, f->offered, f->n_offered); /* the crawl holds them all */
+		offered_done(f);
 		struct pg_req *w = f->writes;
 		f->writes = NULL;
 		fetch_commit(f, w);
@@ -355,13 +364,14 @@ static char *links_json(struct fetch *f, struct links *l)
 {
 	json_t *arr = json_array();
 	long long crawl = strtoll(f->crawl_id, NULL, 10);
+	offered_done(f);
 	free(f->offered);
 	f->offered = xcalloc(l->n + 1, sizeof *f->offered);
-	f->n_offered = 0;
 	if (f->depth < f->opts.max_depth)
 		for (size_t i = 0; i < l->n; i++) {
 			uint64_t h = crawl_seen_hash(l->urls[i]);
-			if (!crawl_seen_has(crawl, h) && crawl_in_scope(&f->opts, f->root_host, l->urls[i])) {
+			if (!crawl_seen_has(crawl, h) && crawl_in_scope(&f->opts, f->root_host, l->urls[i]) &&
+			    crawl_seen_pending_add(crawl, h)) {
 				json_array_append_new(arr, json_string(l->urls[i]));
 				f->offered[f->n_offered++] = h;
 			}
@@ -414,7 +424,6 @@ static void store_page(struct fetch *f, struct http_response *resp, const char *
 		pg_req_addl(w, &doc_store, f->doc_id, body, resp->content_type ? resp->content_type : mt, hs, resp->etag,
 		            resp->last_modified, hash, final_url, redirects);
 		free(body);
-		pg_req_addl(w, &ingest_enqueue, f->doc_id);
 	}
 	fetch_commit_links(f, w, links);
 	free(links);

@@ -63,6 +63,34 @@ TEST(the_least_recently_used_crawl_is_dropped)
 	crawl_seen_clear();
 }
 
+TEST(pending_claims_are_exclusive_until_done)
+{
+	crawl_seen_clear();
+	enum { N = 5000 };
+	static uint64_t h[N];
+	char url[64];
+	for (int i = 0; i < N; i++) {
+		snprintf(url, sizeof url, "https://example.com/p/%d", i);
+		h[i] = crawl_seen_hash(url);
+		ASSERT_TRUE(crawl_seen_pending_add(9, h[i]));
+	}
+	for (int i = 0; i < N; i++)
+		ASSERT_TRUE(!crawl_seen_pending_add(9, h[i])); /* another page may not offer them meanwhile */
+	ASSERT_TRUE(crawl_seen_pending_add(8, h[0]));      /* per crawl */
+	/* end every other one: those can be offered again, the rest stay pending (deletion keeps probe chains) */
+	for (int i = 0; i < N; i += 2)
+		crawl_seen_pending_done(9, &h[i], 1);
+	for (int i = 0; i < N; i++) {
+		bool added = crawl_seen_pending_add(9, h[i]);
+		ASSERT_TRUE(added == (i % 2 == 0));
+	}
+	crawl_seen_pending_done(9, h, N);
+	for (int i = 0; i < N; i++)
+		ASSERT_TRUE(crawl_seen_pending_add(9, h[i]));
+	crawl_seen_pending_done(77, h, N); /* a crawl with nothing pending: no effect */
+	crawl_seen_clear();
+}
+
 int main(int argc, char **argv)
 {
 	return test_main(argc, argv);
