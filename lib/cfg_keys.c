@@ -51,7 +51,7 @@ const struct cfg_key cfg_keys[] = {
 
 	K_WORKER(CFG_WORKER_CRAWL, "crawl", "32", "1", "crawl and fetch jobs"),
 	K_WORKER(CFG_WORKER_EMBED, "embed", "4", "1", "embed jobs"),
-	K_WORKER(CFG_WORKER_INGEST, "ingest", "2", "1", "ingest jobs"),
+	K_WORKER(CFG_WORKER_INGEST, "ingest", "8", "1", "ingest jobs"),
 	K_WORKER(CFG_WORKER_NOOP, "noop", "256", "0", "noop test jobs"),
 
 	K_INT("queue.batch_size", batch_size, "50", 1, 10000, "jobs claimed per round trip"),

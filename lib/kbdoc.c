@@ -9,6 +9,8 @@
 
 #include "chunk.h"
 #include "codeblock.h"
+#include "embed.h"
+#include "embed_builtin.h"
 #include "html.h"
 #include "mem.h"
 #include "textstats.h"
@@ -46,18 +48,27 @@ static const char *heading_at(const struct chunk_list *chunks, size_t offset)
 	return h;
 }
 
-static json_t *code_row(const struct code_example *e, int n, const char *heading, const char *url,
-                        const char *source_id)
+static char *code_summary(const struct code_example *e, const char *heading)
 {
-	char *summary = xasprintf("%s%scode example%s%s", e->language, *e->language ? " " : "",
-	                          *heading ? " in " : "", heading);
+	return xasprintf("%s%scode example%s%s", e->language, *e->language ? " " : "", *heading ? " in " : "", heading);
+}
+
+static json_t *code_row(const struct code_example *e, int n, const char *heading, const char *summary,
+                        const char *url, const char *source_id)
+{
 	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "url", url, "source", source_id,
 	                         "language", e->language, "headers", heading, "context_before", e->context_before,
 	                         "context_after", e->context_after, "index", n, "char_count", e->chars);
-	json_t *row = json_pack("{s:i, s:s, s:s, s:s, s:o}", "n", n, "hash", e->hash, "content", e->code,
-	                        "summary", summary, "metadata", meta);
-	free(summary);
-	return row;
+	return json_pack("{s:i, s:s, s:s, s:s, s:o}", "n", n, "hash", e->hash, "content", e->code, "summary", summary,
+	                 "metadata", meta);
+}
+
+/* What the embed worker embeds for a code example: concat_ws(E'\n\n', content, nullif(summary, '')). */
+static void embed_code(const char *code, const char *summary, int dim, float *out)
+{
+	char *t = *summary ? xasprintf("%s\n\n%s", code, summary) : xstrdup(code);
+	embed_builtin(t, strlen(t), dim, out);
+	free(t);
 }
 
 static char *dump(json_t *a)
@@ -72,6 +83,10 @@ int kbdoc_build(const char *data, size_t len, const char *content_type, const ch
                 struct kbdoc *out, char **err)
 {
 	memset(out, 0, sizeof *out);
+	if (o->embed_dim && !embed_dimension_valid(o->embed_dim)) {
+		*err = xasprintf("invalid embedding dimension %d", o->embed_dim);
+		return -1;
+	}
 	struct html_doc doc;
 	char *charset = kbdoc_charset(content_type);
 	enum html_format fmt = html_guess_format(content_type, name, data, len);
@@ -93,19 +108,34 @@ int kbdoc_build(const char *data, size_t len, const char *content_type, const ch
 		kbdoc_free(out);
 		return -1;
 	}
+	size_t dim = (size_t)o->embed_dim;
+	if (dim && chunks.n)
+		out->chunk_vectors = xmalloc(chunks.n * dim * sizeof(float));
 	json_t *rows = json_array();
-	for (size_t i = 0; i < chunks.n; i++)
-		json_array_append_new(rows, chunk_row(&chunks.items[i], (int)i, url, source_id, out->title));
+	for (size_t i = 0; i < chunks.n; i++) {
+		const struct chunk *c = &chunks.items[i];
+		json_array_append_new(rows, chunk_row(c, (int)i, url, source_id, out->title));
+		if (dim)
+			embed_builtin(c->content, strlen(c->content), o->embed_dim, out->chunk_vectors + i * dim);
+	}
 	out->nchunks = (int)chunks.n;
 	out->chunks_json = dump(rows);
 
 	struct codeblock_list codes = CODEBLOCK_LIST_INIT;
 	struct codeblock_opts bopts = {.min_chars = o->code_min_length, .context_chars = CODE_CONTEXT_CHARS};
 	codeblock_extract(out->markdown, out->markdown_len, &bopts, &codes);
+	if (dim && codes.n)
+		out->code_vectors = xmalloc(codes.n * dim * sizeof(float));
 	rows = json_array();
-	for (size_t i = 0; i < codes.n; i++)
-		json_array_append_new(rows, code_row(&codes.items[i], (int)i, heading_at(&chunks, codes.items[i].offset),
-		                                     url, source_id));
+	for (size_t i = 0; i < codes.n; i++) {
+		const struct code_example *e = &codes.items[i];
+		const char *heading = heading_at(&chunks, e->offset);
+		char *summary = code_summary(e, heading);
+		json_array_append_new(rows, code_row(e, (int)i, heading, summary, url, source_id));
+		if (dim)
+			embed_code(e->code, summary, o->embed_dim, out->code_vectors + i * dim);
+		free(summary);
+	}
 	out->ncodes = (int)codes.n;
 	out->codes_json = dump(rows);
 	chunk_list_free(&chunks);
@@ -120,5 +150,7 @@ void kbdoc_free(struct kbdoc *d)
 	free(d->markdown);
 	free(d->chunks_json);
 	free(d->codes_json);
+	free(d->chunk_vectors);
+	free(d->code_vectors);
 	memset(d, 0, sizeof *d);
 }

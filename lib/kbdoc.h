@@ -11,6 +11,7 @@ struct kbdoc_opts {
 	int chunk_size;      /* code points */
 	int chunk_overlap;   /* code points */
 	int code_min_length; /* code points: shorter blocks are not code examples */
+	int embed_dim;       /* > 0: also embed every row with the builtin embedder (embed_builtin) at this dimension */
 };
 
 struct kbdoc {
@@ -22,6 +23,11 @@ struct kbdoc {
 	int nchunks, ncodes;
 	char *chunks_json; /* [{"n","hash","content","metadata"}…] */
 	char *codes_json;  /* [{"n","hash","content","summary","metadata"}…] */
+	/* With opts.embed_dim: the rows' vectors in row order, nchunks (ncodes) times embed_dim floats, NULL when
+	 * there are no rows. A chunk embeds its content; a code example its code, a blank line and its summary, the
+	 * text the embed worker embeds for it. NULL without opts.embed_dim. */
+	float *chunk_vectors;
+	float *code_vectors;
 };
 
 /* Converts data[0..len) (HTML, Markdown or text: guessed from content_type, name and the bytes; charset from

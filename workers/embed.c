@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pgpool.h"
+#include "queue.h"
 #include "vecfmt.h"
 
 /* The process's engine: one per worker process (start/stop). */
@@ -98,6 +99,9 @@ static void ejob_complete(struct embed_job *j)
 		snprintf(doc, sizeof doc, "%lld", j->document_id);
 		snprintf(d, sizeof d, "%d", dim);
 		struct pg_req *w = pg_req_new(NULL, NULL);
+		/* Commits asynchronously, as ingest and fetch results do: a commit lost in a server crash goes with the
+		 * job's completion, so the job runs again and stores the same vectors. */
+		pg_req_addl(w, &queue_async_commit);
 		pg_req_addl(w, &embed_store, doc, buf_str(&pages), buf_str(&codes), buf_str(&vecs),
 		            embed_engine_model(embed_engine), d);
 		log_info("job %lld: document %lld: %zu chunks and %zu code examples embedded in %.0f ms", j->run->job.id,

@@ -1,28 +1,38 @@
 /* The ingest job: a stored page ({"document_id"}), files or a directory under the ingest roots ({"path"}),
  * or inline text ({"content", "url"}) becomes page metadata, chunks and code examples, written in the job's
- * fenced completion by pgkb.ingest_document(). */
+ * fenced completion by pgkb.ingest_document(). With the builtin embedder (see ingest_embed_dim) the rows are
+ * embedded here and inserted with their vectors, so the document is ready at once. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "embed.h"
+#include "embed_builtin.h"
 #include "hash.h"
 #include "ingest.h"
 #include "ingest_files.h"
+#include "ingest_fold.h"
+#include "ingest_write.h"
 #include "kbdoc.h"
 #include "log.h"
 #include "mem.h"
 #include "pgpool.h"
+#include "queue.h"
 #include "url.h"
 #include "utf8.h"
+#include "vecfmt.h"
 
 #define DIR_MAX_FILES 100000
 
+/* Writes one document (070): $13/$14 the rows' vectors (real[] literals, or NULL to leave them to the embed
+ * worker), $15 their model, $16 their dimension. Result column 0: chunked, ready or unchanged. */
 static const struct pg_stmt ingest_document_stmt = {
-	"pgkb_ingest_document",
-	"SELECT * FROM pgkb.ingest_document($1, $2, $3, $4, $5, $6, $7, $8::int, $9::int, $10::jsonb, $11::jsonb, $12)",
-	12,
+	"pgkb_ingest_document_v",
+	"SELECT * FROM pgkb.ingest_document($1, $2, $3, $4, $5, $6, $7, $8::int, $9::int, $10::jsonb, $11::jsonb, $12,"
+	" $13::real[], $14::real[], $15, $16::int)",
+	16,
 };
 
 static const struct pg_stmt ingest_not_possible_stmt = {
@@ -54,6 +64,27 @@ static const struct pg_stmt ingest_fan_out = {
 	2,
 };
 
+/* The dimension the ingest worker embeds new rows at, or 0 when it leaves them to the embed worker. It embeds
+ * them itself when the provider is the builtin one (local CPU, deterministic: the same vectors an embed worker
+ * would store) and this supervisor runs embed workers: the rows are then inserted once, with their vectors,
+ * instead of inserted and updated again (an UPDATE that touches every index of the row), and no embed job is
+ * needed. A remote provider, or no embed workers here (embedding left to other hosts, or not wanted yet), leaves
+ * the rows to an embed worker as before. */
+static int ingest_embed_dim(const struct cfg *cfg)
+{
+	bool builtin = embed_provider_parse(cfg->embed_provider) == EMBED_PROVIDER_BUILTIN;
+	return builtin && cfg->workers[CFG_WORKER_EMBED].processes > 0 ? cfg->embed_dimension : 0;
+}
+
+/* The writes of a result. They commit asynchronously, as fetch results do: a commit lost in a server crash goes
+ * with the job's completion, so the job runs again and writes the same rows. */
+static struct pg_req *writes_new(void)
+{
+	struct pg_req *w = pg_req_new(NULL, NULL);
+	pg_req_addl(w, &queue_async_commit);
+	return w;
+}
+
 /* A document identity for one input: what was read and the settings it is converted with, so an unchanged
  * input with unchanged settings is recognised and written no more. */
 static void input_hash(const struct cfg *cfg, const char *data, size_t len, char out[HASH_HEX_LEN + 1])
@@ -80,10 +111,10 @@ static void fail_not_possible(struct job_run *r, const char *source_id, const ch
 {
 	log_info("ingest job %lld: %s %s: %s", r->job.id, url, status, error);
 	char *clean = utf8_clean_dup(error, strlen(error));
-	struct pg_req *w = pg_req_new(NULL, NULL);
+	struct pg_req *w = writes_new();
 	pg_req_addl(w, &ingest_not_possible_stmt, source_id, url, kind, status, clean, hash, url);
 	free(clean);
-	job_succeed_with(r, w);
+	ingest_write_submit(r, w, strcmp(status, "skipped") == 0); /* a skipped page leaves its source's word count */
 }
 
 /* Converts and writes one document. hash NULL: always write (a fetched page). */
@@ -92,7 +123,8 @@ static void ingest_one(struct job_run *r, const char *source_id, const char *url
                        const char *hash, const char *source_url)
 {
 	const struct cfg *cfg = worker_cfg(r->worker);
-	struct kbdoc_opts o = {cfg->chunk_size, cfg->chunk_overlap, cfg->code_min_length};
+	int dim = ingest_embed_dim(cfg);
+	struct kbdoc_opts o = {cfg->chunk_size, cfg->chunk_overlap, cfg->code_min_length, dim};
 	const char *base = strrchr(name ? name : url, '/');
 	struct kbdoc doc;
 	char *err = NULL;
@@ -106,16 +138,27 @@ static void ingest_one(struct job_run *r, const char *source_id, const char *url
 		kbdoc_free(&doc);
 		return;
 	}
-	char words[16], chars[16];
+	char words[16], chars[16], d[16];
 	snprintf(words, sizeof words, "%d", doc.words);
 	snprintf(chars, sizeof chars, "%d", doc.chars);
-	struct pg_req *w = pg_req_new(NULL, NULL);
-	const char *params[12] = {source_id, url, kind, hash, doc.title, doc.description, doc.markdown, words, chars,
-	                          doc.chunks_json, doc.codes_json, source_url};
-	pg_req_add(w, &ingest_document_stmt, params);
-	log_debug("ingest job %lld: %s: %d chunks, %d code examples", r->job.id, url, doc.nchunks, doc.ncodes);
+	snprintf(d, sizeof d, "%d", dim);
+	struct buf cv = BUF_INIT, xv = BUF_INIT;
+	if (dim && (vecfmt_append(&cv, doc.chunk_vectors, (size_t)doc.nchunks * (size_t)dim, VECFMT_ARRAY) != 0 ||
+	            vecfmt_append(&xv, doc.code_vectors, (size_t)doc.ncodes * (size_t)dim, VECFMT_ARRAY) != 0)) {
+		job_fail(r, "ingest: a builtin embedding holds a non-finite number", true);
+	} else {
+		struct pg_req *w = writes_new();
+		const char *params[16] = {source_id, url, kind, hash, doc.title, doc.description, doc.markdown, words,
+		                          chars, doc.chunks_json, doc.codes_json, source_url, dim ? buf_str(&cv) : NULL,
+		                          dim ? buf_str(&xv) : NULL, dim ? EMBED_BUILTIN_MODEL : NULL, dim ? d : NULL};
+		pg_req_add(w, &ingest_document_stmt, params);
+		log_debug("ingest job %lld: %s: %d chunks, %d code examples%s", r->job.id, url, doc.nchunks, doc.ncodes,
+		          dim ? ", embedded" : "");
+		ingest_write_submit(r, w, true);
+	}
+	buf_free(&cv);
+	buf_free(&xv);
 	kbdoc_free(&doc);
-	job_succeed_with(r, w);
 }
 
 /* {"path": FILE}: one file. */
@@ -166,7 +209,7 @@ static void ingest_dir(struct job_run *r, const char *resolved, const char *sour
 	char *list = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	char *dir_url = xasprintf("file://%s", resolved);
-	struct pg_req *w = pg_req_new(NULL, NULL);
+	struct pg_req *w = writes_new();
 	pg_req_addl(w, &ingest_ensure_source, source_id, dir_url, resolved); /* titled by its directory */
 	pg_req_addl(w, &ingest_fan_out, list, source_id);
 	log_info("ingest job %lld: %s: %zu files to ingest into source %s%s", r->job.id, resolved, n - skipped,
@@ -175,7 +218,7 @@ static void ingest_dir(struct job_run *r, const char *resolved, const char *sour
 	free(dir_url);
 	ingest_free_list(paths, n);
 	free(owned_source);
-	job_succeed_with(r, w);
+	ingest_write_submit(r, w, false);
 }
 
 static int hexval(char c)
@@ -361,4 +404,19 @@ static void ingest_run(struct job_run *r)
 	}
 }
 
-const struct handler ingest_handler = {.kind = "ingest", .run = ingest_run};
+static int ingest_start(struct worker *w)
+{
+	return ingest_fold_start(worker_loop(w), worker_cfg(w));
+}
+
+static void ingest_stop(struct worker *w)
+{
+	ingest_fold_stop();
+}
+
+const struct handler ingest_handler = {
+	.kind = "ingest",
+	.run = ingest_run,
+	.start = ingest_start,
+	.stop = ingest_stop,
+};

@@ -2,7 +2,8 @@
 # The embed worker with the builtin provider: a document's unembedded chunks and code examples get vectors,
 # model and dimension in the fenced completion and the document becomes ready; a re-ingested document only has
 # its new rows embedded; a long CPU-bound job keeps its lease (the loop stays responsive); bad payloads and
-# vanished documents; then `pgkb search` over the result.
+# vanished documents; then `pgkb search` over the result; vectors the ingest worker makes (builtin provider) are
+# exactly those the embed worker makes.
 . "$(dirname "$0")/lib.sh"
 pg_start
 migrate
@@ -93,6 +94,37 @@ assert_match "$out" "build an index without blocking writes" "--code searches co
 out=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "write-ahead log replayed" --source docs -k 5 2>&1)
 assert_eq "$(printf '%s\n' "$out" | grep -c 'other.test')" "0" "--source restricts the results to one source"
 "$PGKB" -c "$T_DIR/pgkb.yaml" search >/dev/null 2>&1; assert_eq "$?" "2" "search without a query is a usage error"
-
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
+
+# --- the builtin vectors the ingest worker inserts are bit for bit those the embed worker stores
+PGDOCS=/usr/share/doc/postgresql-doc-15/html
+if [ -f "$PGDOCS/sql-createindex.html" ]; then
+	mkdir -p "$T_DIR/docs"
+	cp "$PGDOCS/sql-createindex.html" "$PGDOCS/tutorial-join.html" "$T_DIR/docs/"
+	write_config "$T_DIR/both.yaml" "workers:
+  embed: {processes: 1, concurrency: 4}
+  ingest: {processes: 1, concurrency: 2}
+  crawl: {processes: 0}
+  noop: {processes: 0}
+ingest: {roots: [\"$T_DIR/docs\"]}"
+	sup_start "$T_DIR/both.yaml" both
+	"$PGKB" enqueue ingest "$T_DIR/docs" >/dev/null
+	docs="url LIKE 'file://$T_DIR/docs/%'"
+	wait_for "SELECT count(*) = 2 FROM pgkb.documents WHERE $docs AND status = 'ready'" 60 "ingested pages ready"
+	vecs() { sql "SELECT md5(string_agg(t, ',' ORDER BY t)) FROM (
+		SELECT 'p' || id || embedding_384::text || embedding_model AS t FROM archon_crawled_pages WHERE $docs UNION ALL
+		SELECT 'c' || id || embedding_384::text || embedding_model FROM archon_code_examples WHERE $docs) x"; }
+	at_ingest=$(vecs)
+	assert_eq "$(sql "SELECT count(*) FROM pgkb.job_history WHERE kind = 'embed' AND payload->>'document_id' IN
+	                  (SELECT id::text FROM pgkb.documents WHERE $docs)")" "0" "the ingest worker embedded them (no embed job)"
+	sql "UPDATE archon_crawled_pages SET embedding_384 = NULL, embedding_model = NULL, embedding_dimension = NULL WHERE $docs;
+	     UPDATE archon_code_examples SET embedding_384 = NULL, embedding_model = NULL, embedding_dimension = NULL WHERE $docs;
+	     UPDATE pgkb.documents SET status = 'chunked' WHERE $docs;
+	     INSERT INTO pgkb.jobs (kind, payload) SELECT 'embed', jsonb_build_object('document_id', id) FROM pgkb.documents WHERE $docs"
+	wait_for "SELECT count(*) = 2 FROM pgkb.documents WHERE $docs AND status = 'ready'" 60 "re-embedded by the embed worker"
+	assert_eq "$(vecs)" "$at_ingest" "the embed worker's vectors equal the ingest worker's (chunks and code examples)"
+	kill -TERM "$SUP_PID"; wait "$SUP_PID"
+else
+	echo "postgresql-doc-15 is not installed: ingest-time vectors not compared"
+fi
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ingest worker on real documents (pages of the PostgreSQL HTML documentation from postgresql-doc-15):
 # chunks, heading paths, code examples, page metadata; unchanged re-ingest writes nothing; a one-paragraph
-# edit changes only the chunks around it; inline text; hostile input; the ingest-roots fence.
+# edit changes only the chunks around it; inline text; hostile input; the ingest-roots fence; source word counts
+# (folded in from deltas); with embed workers and the builtin provider, rows inserted with their vectors.
 . "$(dirname "$0")/lib.sh"
 PGDOCS=/usr/share/doc/postgresql-doc-15/html
 [ -f "$PGDOCS/sql-createindex.html" ] || { fail "postgresql-doc-15 is not installed"; finish; }
@@ -43,7 +44,11 @@ assert_ge "$(sql "SELECT count(*) FROM archon_code_examples WHERE $ci")" 3 "CREA
 assert_eq "$(sql "SELECT count(*) FROM archon_code_examples WHERE $ci AND metadata->>'language' = 'sql'")" "$(sql "SELECT count(*) FROM archon_code_examples WHERE $ci")" "its code examples are tagged sql"
 assert_eq "$(sql "SELECT count(*) FROM archon_code_examples WHERE $ci AND content LIKE 'CREATE INDEX CONCURRENTLY sales_quantity_index%'")" "1" "the CONCURRENTLY example is a code example"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'embed'")" "5" "one embed job per new document, in the same transaction"
-assert_eq "$(sql "SELECT total_word_count = (SELECT sum(word_count) FROM archon_page_metadata) FROM archon_sources")" "t" "source word count = sum of its pages"
+# every source's word count is the sum of its pages, once the ingest worker has folded the deltas in (~0.1 s)
+WORDS_OK="(SELECT bool_and(s.total_word_count = coalesce((SELECT sum(m.word_count) FROM archon_page_metadata m
+                                                         WHERE m.source_id = s.source_id), 0))
+                    AND NOT EXISTS (SELECT 1 FROM pgkb.source_word_deltas) FROM archon_sources s)"
+wait_for "SELECT $WORDS_OK" 10 "source word count = sum of its pages" && pass "source word count = sum of its pages (deltas folded in)"
 assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE content_hash IS NULL OR length(content_hash) <> 64")" "0" "every chunk carries a content hash"
 
 # --- unchanged re-ingest writes no row (same xmin and ctid everywhere)
@@ -80,6 +85,7 @@ assert_ge "$total" 10 "sql-select has many chunks ($total)"
 if [ "$new" -ge 1 ] && [ "$new" -le 3 ] && [ "$kept" -ge $((total - 3)) ]; then pass "edit: $new new chunk rows, $kept of $total kept"; else fail "edit: $new new, $kept of $total kept"; fi
 assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE $sel AND content LIKE '%An edited paragraph%'")" "1" "the edit is in the chunks"
 assert_eq "$(sql "SELECT count(*) = max(chunk_number) + 1 AND min(chunk_number) = 0 FROM archon_crawled_pages WHERE $sel")" "t" "chunk numbers stay dense after the swap"
+wait_for "SELECT $WORDS_OK" 10 "word count after the edit" && pass "the source word count follows the edit"
 
 # --- inline text
 sql "INSERT INTO pgkb.jobs (kind, payload) VALUES ('ingest', '{\"content\": \"Vacuum reclaims storage.\\n\\nIt runs automatically.\", \"url\": \"note://vacuum\", \"title\": \"Vacuum notes\"}')"
@@ -105,6 +111,17 @@ assert_match "$(bad binary.html)" "^failed: not a text document" "random bytes n
 assert_match "$(bad huge.txt)" "^failed: file is 50.0 MB, larger than ingest.max_document_bytes \\(20.0 MB\\)" "50 MB file: failed with both sizes"
 assert_match "$(bad deep.html)" "^(chunked: |failed: .+|skipped: .+)" "HTML nested 100,000 deep: a clear status ($(bad deep.html))"
 
+# --- a page that becomes empty is skipped, and its words leave its source's count
+mkdir -p "$DOCS/shrink"
+printf '# Shrinking page\n\nThese few words will be gone soon enough.\n' >"$DOCS/shrink/page.md"
+"$PGKB" enqueue ingest "$DOCS/shrink/page.md" >/dev/null
+wait_for "SELECT count(*) = 1 FROM pgkb.documents WHERE url = 'file://$DOCS/shrink/page.md' AND status = 'chunked'" 20 "page ingested"
+wait_for "SELECT $WORDS_OK AND (SELECT total_word_count > 0 FROM archon_sources s JOIN pgkb.documents d USING (source_id) WHERE d.url = 'file://$DOCS/shrink/page.md')" 10 "its words counted" && pass "a new source counts the words of its page"
+: >"$DOCS/shrink/page.md"
+"$PGKB" enqueue ingest "$DOCS/shrink/page.md" >/dev/null
+wait_for "SELECT count(*) = 1 FROM pgkb.documents WHERE url = 'file://$DOCS/shrink/page.md' AND status = 'skipped'" 20 "emptied page skipped"
+wait_for "SELECT $WORDS_OK AND (SELECT total_word_count = 0 FROM archon_sources s JOIN pgkb.documents d USING (source_id) WHERE d.url = 'file://$DOCS/shrink/page.md')" 10 "its words uncounted" && pass "a skipped page's words leave its source's count"
+
 # --- the ingest-roots fence and malformed payloads: the job is dead with a readable error, nothing written
 ln -s /etc/passwd "$DOCS/passwd.txt"
 echo "secret" >"$T_DIR/outside/secret.md"
@@ -127,5 +144,48 @@ assert_match "$(err "$j9")" 'needs a "url"' "inline text without a url is refuse
 assert_eq "$(sql "SELECT count(*) FROM pgkb.documents WHERE url LIKE '%passwd%' OR url LIKE '%shadow%' OR url LIKE '%secret%'")" "0" "nothing outside the roots reached the knowledge base"
 assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE content LIKE '%root:x:0:0%'")" "0" "no /etc/passwd content in chunks"
 assert_eq "$(worker_pids "$SUP_PID")" "$worker" "the ingest worker survived everything"
+kill -TERM "$SUP_PID"; wait "$SUP_PID"
+
+# --- with the builtin provider and embed workers in the supervisor, the ingest worker embeds: rows are inserted
+# with their vectors and the document is ready at once, without an embed job
+write_config "$T_DIR/inline.yaml" "workers:
+  ingest: {processes: 1, concurrency: 4}
+  embed: {processes: 1, concurrency: 2}
+  noop: {processes: 0}
+  crawl: {processes: 0}
+ingest:
+  roots: [\"$DOCS\"]
+  chunk_size: 1200
+  chunk_overlap: 150
+  code_min_length: 60
+embed: {provider: builtin, dimension: 768}"
+sup_start "$T_DIR/inline.yaml" inline
+mkdir -p "$DOCS/inline"
+for f in sql-createtable tutorial-window indexes-partial; do cp "$PGDOCS/$f.html" "$DOCS/inline/"; done
+"$PGKB" enqueue ingest "$DOCS/inline" >/dev/null
+il="url LIKE 'file://$DOCS/inline/%'"
+wait_for "SELECT count(*) = 3 FROM pgkb.documents WHERE $il AND status = 'ready' AND ready_at IS NOT NULL" 60 "inline: 3 pages ready"
+assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'embed' AND (payload->>'document_id')::bigint IN (SELECT id FROM pgkb.documents WHERE $il)") $(sql "SELECT count(*) FROM pgkb.job_history WHERE kind = 'embed' AND (payload->>'document_id')::bigint IN (SELECT id FROM pgkb.documents WHERE $il)")" "0 0" "ready at ingest: no embed job was enqueued"
+assert_eq "$(sql "SELECT count(*) FILTER (WHERE embedding_dimension = 768 AND embedding_model = 'pgkb-builtin-v1' AND cardinality(embedding_768) = 768 AND embedding_384 IS NULL) || '/' || count(*) FROM archon_crawled_pages WHERE $il")" "$(sql "SELECT count(*) || '/' || count(*) FROM archon_crawled_pages WHERE $il")" "every chunk was inserted with a 768-dimensional builtin vector"
+assert_ge "$(sql "SELECT count(*) FROM archon_code_examples WHERE $il")" 1 "the pages have code examples"
+assert_eq "$(sql "SELECT count(*) FROM archon_code_examples WHERE $il AND (embedding_dimension IS DISTINCT FROM 768 OR embedding_768 IS NULL)")" "0" "... each with its vector"
+assert_eq "$(sql "SELECT bool_and(abs(pgkb.l2_norm(embedding_768::real[]) - 1) < 1e-4) FROM archon_crawled_pages WHERE $il")" "t" "the vectors are unit length"
+# an edited page: kept chunks keep their vectors, the new ones get theirs, and the page is ready again
+win="url = 'file://$DOCS/inline/tutorial-window.html'"
+before=$(sql "SELECT string_agg(content_hash || md5(embedding_768::text), ',' ORDER BY content_hash) FROM archon_crawled_pages WHERE $win")
+python3 - "$DOCS/inline/tutorial-window.html" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p, encoding='utf-8').read()
+i = s.index('<p>', len(s) // 2)
+s = s[:i] + '<p>A paragraph added about window frames and the partition clause.</p>' + s[i:]
+open(p, 'w', encoding='utf-8').write(s)
+PY
+"$PGKB" enqueue ingest "$DOCS/inline/tutorial-window.html" >/dev/null
+wait_for "SELECT count(*) = 1 FROM archon_crawled_pages WHERE $win AND content LIKE '%window frames and the partition clause%'" 30 "edited page re-ingested"
+assert_eq "$(sql "SELECT status FROM pgkb.documents WHERE $win")" "ready" "the edited page is ready at once"
+assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE $win AND embedding_dimension IS NULL")" "0" "its new chunks have vectors"
+kept_same=$(sql "SELECT count(*) FROM archon_crawled_pages WHERE $win AND content_hash || md5(embedding_768::text) = ANY (string_to_array('$before', ','))")
+assert_ge "$kept_same" 1 "its unchanged chunks kept their vectors ($kept_same)"
+wait_for "SELECT $WORDS_OK" 10 "word counts" && pass "word counts still match"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
 finish

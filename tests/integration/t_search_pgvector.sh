@@ -97,6 +97,17 @@ assert_eq "$(sql "SELECT count(*) FROM hybrid_search_archon_crawled_pages(pgkb.t
 err=$(psql -qAtX -c "SELECT * FROM match_archon_crawled_pages_multi(pgkb.to_embedding('{1,2,3}'), 384, 2)" 2>&1)
 assert_match "$err" "query_embedding has 3 dimensions, embedding_dimension is 384" "a wrong query dimension is refused clearly"
 
+# the ingest worker's write with vectors (builtin provider): real[] slices go into the vector columns at insert
+rows='[{"n":0,"hash":"h0","content":"partial indexes cover a subset of rows","metadata":{}},{"n":1,"hash":"h1","content":"a second chunk","metadata":{}}]'
+codes='[{"n":0,"hash":"c0","content":"CREATE INDEX i ON t (c) WHERE c > 0;","summary":"a partial index","metadata":{}}]'
+out=$(sql "SELECT result FROM pgkb.ingest_document('s3', 'https://s3.test/p', 'page', NULL, 'Partial', '', 'text', 2, 4,
+                  '$rows', '$codes', 'https://s3.test/', '$(flat "$v1" "$v2")', '$v3', 'pgkb-builtin-v1', 384)")
+assert_eq "$out" "ready" "ingest_document with vectors: the page is ready at once"
+assert_eq "$(sql "SELECT string_agg(chunk_number || ':' || (embedding_384::real[])[chunk_number + 2] || ':' || embedding_dimension, ' ' ORDER BY chunk_number)
+                  FROM archon_crawled_pages WHERE url = 'https://s3.test/p'")" "0:1:384 1:1:384" "... each chunk with its vector (vector(384))"
+assert_eq "$(sql "SELECT (embedding_384::real[])[4] || ':' || embedding_model FROM archon_code_examples WHERE url = 'https://s3.test/p'")" \
+	"1:pgkb-builtin-v1" "... and the code example with its own"
+
 # pgkb search against pgvector (builtin query embedding; the keyword ranking finds the page)
 out=$("$PGKB" search "vacuum reclaims dead tuples" -k 2 2>&1)
 assert_match "$out" "^ 1\\. [0-9.]+  Page A  \\[(hybrid|keyword)\\]" "pgkb search runs against the pgvector variant"

@@ -76,7 +76,7 @@ TEST(defaults_without_a_file)
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_CRAWL].processes, 1);
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_CRAWL].concurrency, 32);
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_INGEST].processes, 1);
-	ASSERT_INT_EQ(c.workers[CFG_WORKER_INGEST].concurrency, 2);
+	ASSERT_INT_EQ(c.workers[CFG_WORKER_INGEST].concurrency, 8);
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_EMBED].processes, 1);
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_EMBED].concurrency, 4);
 	ASSERT_INT_EQ(c.workers[CFG_WORKER_NOOP].processes, 0);

@@ -1,0 +1,301 @@
+-- Cheaper ingest writes (measured on the PostgreSQL documentation: README, Benchmarks).
+--
+-- 1. No hot row per source. 030 added each page's word count to archon_sources.total_word_count inside the ingest
+--    transaction: every ingest of a source updated that one row and held its lock until commit, so concurrent
+--    ingests of a source queued behind each other (even the ON CONFLICT DO NOTHING insert of the source waits for
+--    an uncommitted update of it), and the foreign-key checks of every chunk insert walked the row's growing chain
+--    of versions, each locked by other transactions (multixacts): more server CPU than the inserts themselves.
+--    Now an ingest appends the page's change to pgkb.source_word_deltas, and pgkb.fold_source_word_counts() adds
+--    the deltas to archon_sources in a short transaction of its own; the ingest workers call it a moment after
+--    their results commit. total_word_count trails the pages by that moment (about 0.1 s).
+-- 2. Static SQL. 030's swap_rows built its statements with EXECUTE format(), so every call parsed and planned them
+--    again (about a sixth of the server's CPU during an ingest). pgkb.swap_chunk_rows and pgkb.swap_code_rows do
+--    the same with statements plpgsql plans once per session, and skip the matching of old rows for a new page.
+-- 3. Vectors at insert. pgkb.ingest_document takes optional vectors for the rows (the ingest worker computes them
+--    when the embedder is the builtin one), so new chunks are inserted once, with their embedding, instead of
+--    inserted and then updated by the embed worker: that UPDATE sets embedding_dimension, so it cannot be HOT and
+--    every index of the row, the trigram and tsvector GIN indexes included, gets a second entry. A document whose
+--    rows all have vectors is 'ready' at once and gets no embed job.
+-- 030's functions keep their signatures: ingest_document's 12-argument form now calls the new one without
+-- vectors, ingest_not_possible records word-count deltas too, and swap_rows is no longer called.
+
+-- Word-count changes of sources not yet added to archon_sources.total_word_count. Insert-only for the ingest
+-- transactions (no lock on a shared row); pgkb.fold_source_word_counts() deletes what it adds.
+CREATE TABLE pgkb.source_word_deltas (
+	source_id text   NOT NULL,
+	delta     bigint NOT NULL
+);
+
+-- Adds the committed deltas to archon_sources.total_word_count (deltas of a source that no longer exists are
+-- dropped) and deletes them, in one transaction. One caller at a time: returns -1 at once when another fold is
+-- running (call again later), else the number of deltas folded.
+CREATE FUNCTION pgkb.fold_source_word_counts() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	IF NOT pg_try_advisory_xact_lock(hashtextextended('pgkb.fold_source_word_counts', 0)) THEN
+		RETURN -1;
+	END IF;
+	WITH d AS (
+		DELETE FROM pgkb.source_word_deltas RETURNING source_id, delta
+	), s AS (
+		SELECT source_id, sum(delta) AS delta, count(*) AS n FROM d GROUP BY source_id
+	), u AS (
+		UPDATE public.archon_sources a SET total_word_count = (coalesce(a.total_word_count, 0) + s.delta)::integer
+		  FROM s WHERE a.source_id = s.source_id AND s.delta <> 0
+	)
+	SELECT coalesce(sum(s.n), 0) INTO n FROM s;
+	RETURN n;
+END;
+$$;
+
+-- The rows of 030's pgkb.ingest_rows, with their position in the array (1-based): row i's vector is elements
+-- (i-1)*dim+1 .. i*dim of the vectors passed with them.
+CREATE FUNCTION pgkb.ingest_rows_ord(p jsonb)
+RETURNS TABLE (ord integer, n integer, hash text, content text, metadata jsonb, summary text)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT r.ord::integer, r.n, r.hash, r.content, coalesce(r.metadata, '{}'), coalesce(r.summary, '')
+	  FROM ROWS FROM (jsonb_to_recordset(coalesce(p, '[]'))
+	                  AS (n integer, hash text, content text, metadata jsonb, summary text))
+	       WITH ORDINALITY AS r(n, hash, content, metadata, summary, ord)
+$$;
+
+-- 030's swap_rows for chunks, in static SQL, with optional vectors (p_vectors NULL: the new rows have none):
+-- rows whose hash is in the new set stay (renumbered, metadata refreshed, embedding kept), vanished rows are
+-- deleted, new rows are inserted with their vector, p_model and p_dim.
+CREATE FUNCTION pgkb.swap_chunk_rows(p_url text, p_source_id text, p_page_id uuid, p_rows jsonb,
+                                     p_vectors real[], p_model text, p_dim integer,
+                                     OUT inserted integer, OUT kept integer, OUT deleted integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+	kept_ids bigint[] := '{}';
+	kept_ns integer[] := '{}';
+BEGIN
+	kept := 0;
+	deleted := 0;
+	IF EXISTS (SELECT 1 FROM public.archon_crawled_pages WHERE url = p_url) THEN
+		-- match old rows to new chunks by hash (the k-th copy of a hash to the k-th copy)
+		SELECT coalesce(array_agg(o.id), '{}'), coalesce(array_agg(r.n), '{}') INTO kept_ids, kept_ns
+		  FROM (SELECT id, content_hash, row_number() OVER (PARTITION BY content_hash ORDER BY chunk_number) AS k
+		          FROM public.archon_crawled_pages WHERE url = p_url) o
+		  JOIN (SELECT r.n, r.hash, row_number() OVER (PARTITION BY r.hash ORDER BY r.n) AS k
+		          FROM pgkb.ingest_rows(p_rows) r) r ON r.hash = o.content_hash AND r.k = o.k;
+		kept := cardinality(kept_ids);
+		DELETE FROM public.archon_crawled_pages WHERE url = p_url AND NOT (id = ANY (kept_ids));
+		GET DIAGNOSTICS deleted = ROW_COUNT;
+		-- renumber kept rows whose position moved: through negative numbers, as UNIQUE (url, chunk_number) is
+		-- checked row by row
+		UPDATE public.archon_crawled_pages t SET chunk_number = -1 - m.n
+		  FROM unnest(kept_ids, kept_ns) AS m(id, n)
+		 WHERE t.id = m.id AND t.chunk_number <> m.n;
+		UPDATE public.archon_crawled_pages SET chunk_number = -1 - chunk_number WHERE url = p_url AND chunk_number < 0;
+		-- refresh metadata (heading path, position) of kept rows where it changed; content and embedding stay
+		UPDATE public.archon_crawled_pages t SET metadata = r.metadata, source_id = p_source_id, page_id = p_page_id
+		  FROM pgkb.ingest_rows(p_rows) r
+		 WHERE t.url = p_url AND t.chunk_number = r.n AND t.id = ANY (kept_ids)
+		   AND (t.metadata IS DISTINCT FROM r.metadata OR t.source_id IS DISTINCT FROM p_source_id
+		        OR t.page_id IS DISTINCT FROM p_page_id);
+	END IF;
+	INSERT INTO public.archon_crawled_pages (url, chunk_number, content, metadata, source_id, content_hash, page_id,
+	                                         embedding_384, embedding_768, embedding_1024, embedding_1536,
+	                                         embedding_3072, embedding_model, embedding_dimension)
+	SELECT p_url, r.n, r.content, r.metadata, p_source_id, r.hash, p_page_id,
+	       CASE WHEN p_dim = 384 THEN v.vec END, CASE WHEN p_dim = 768 THEN v.vec END,
+	       CASE WHEN p_dim = 1024 THEN v.vec END, CASE WHEN p_dim = 1536 THEN v.vec END,
+	       CASE WHEN p_dim = 3072 THEN v.vec END,
+	       CASE WHEN v.vec IS NOT NULL THEN p_model END, CASE WHEN v.vec IS NOT NULL THEN p_dim END
+	  FROM pgkb.ingest_rows_ord(p_rows) r
+	 CROSS JOIN LATERAL (SELECT p_vectors[(r.ord - 1) * p_dim + 1 : r.ord * p_dim] AS vec) v
+	 WHERE NOT (r.n = ANY (kept_ns));
+	GET DIAGNOSTICS inserted = ROW_COUNT;
+END;
+$$;
+
+-- The same for code examples (summary instead of page_id).
+CREATE FUNCTION pgkb.swap_code_rows(p_url text, p_source_id text, p_rows jsonb,
+                                    p_vectors real[], p_model text, p_dim integer,
+                                    OUT inserted integer, OUT kept integer, OUT deleted integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+	kept_ids bigint[] := '{}';
+	kept_ns integer[] := '{}';
+BEGIN
+	kept := 0;
+	deleted := 0;
+	IF EXISTS (SELECT 1 FROM public.archon_code_examples WHERE url = p_url) THEN
+		SELECT coalesce(array_agg(o.id), '{}'), coalesce(array_agg(r.n), '{}') INTO kept_ids, kept_ns
+		  FROM (SELECT id, content_hash, row_number() OVER (PARTITION BY content_hash ORDER BY chunk_number) AS k
+		          FROM public.archon_code_examples WHERE url = p_url) o
+		  JOIN (SELECT r.n, r.hash, row_number() OVER (PARTITION BY r.hash ORDER BY r.n) AS k
+		          FROM pgkb.ingest_rows(p_rows) r) r ON r.hash = o.content_hash AND r.k = o.k;
+		kept := cardinality(kept_ids);
+		DELETE FROM public.archon_code_examples WHERE url = p_url AND NOT (id = ANY (kept_ids));
+		GET DIAGNOSTICS deleted = ROW_COUNT;
+		UPDATE public.archon_code_examples t SET chunk_number = -1 - m.n
+		  FROM unnest(kept_ids, kept_ns) AS m(id, n)
+		 WHERE t.id = m.id AND t.chunk_number <> m.n;
+		UPDATE public.archon_code_examples SET chunk_number = -1 - chunk_number WHERE url = p_url AND chunk_number < 0;
+		UPDATE public.archon_code_examples t SET metadata = r.metadata, source_id = p_source_id
+		  FROM pgkb.ingest_rows(p_rows) r
+		 WHERE t.url = p_url AND t.chunk_number = r.n AND t.id = ANY (kept_ids)
+		   AND (t.metadata IS DISTINCT FROM r.metadata OR t.source_id IS DISTINCT FROM p_source_id);
+	END IF;
+	INSERT INTO public.archon_code_examples (url, chunk_number, content, metadata, source_id, content_hash, summary,
+	                                         embedding_384, embedding_768, embedding_1024, embedding_1536,
+	                                         embedding_3072, embedding_model, embedding_dimension)
+	SELECT p_url, r.n, r.content, r.metadata, p_source_id, r.hash, r.summary,
+	       CASE WHEN p_dim = 384 THEN v.vec END, CASE WHEN p_dim = 768 THEN v.vec END,
+	       CASE WHEN p_dim = 1024 THEN v.vec END, CASE WHEN p_dim = 1536 THEN v.vec END,
+	       CASE WHEN p_dim = 3072 THEN v.vec END,
+	       CASE WHEN v.vec IS NOT NULL THEN p_model END, CASE WHEN v.vec IS NOT NULL THEN p_dim END
+	  FROM pgkb.ingest_rows_ord(p_rows) r
+	 CROSS JOIN LATERAL (SELECT p_vectors[(r.ord - 1) * p_dim + 1 : r.ord * p_dim] AS vec) v
+	 WHERE NOT (r.n = ANY (kept_ns));
+	GET DIAGNOSTICS inserted = ROW_COUNT;
+END;
+$$;
+
+-- Writes a converted document, as 030's pgkb.ingest_document (same results), with optional vectors:
+-- p_chunk_vectors and p_code_vectors hold the embeddings of the rows of p_chunks and p_codes, flat, in array
+-- order (row i: elements (i-1)*p_dim+1 .. i*p_dim), made by model p_model; both NULL when the document comes
+-- without them (the embed worker embeds the new rows later). Kept rows keep the embedding they have. Result
+-- 'ready' when every row of the document has an embedding afterwards, else 'chunked' with an embed job.
+CREATE FUNCTION pgkb.ingest_document(
+	p_source_id text, p_url text, p_kind text, p_doc_hash text,
+	p_title text, p_description text, p_full_content text, p_word_count integer, p_char_count integer,
+	p_chunks jsonb, p_codes jsonb, p_source_url text,
+	p_chunk_vectors real[], p_code_vectors real[], p_model text, p_dim integer,
+	OUT result text, OUT document_id bigint, OUT chunks_inserted integer, OUT chunks_kept integer,
+	OUT chunks_deleted integer, OUT codes_inserted integer, OUT codes_deleted integer, OUT embed_job_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	doc record;
+	page uuid;
+	old_source text;
+	old_words integer;
+	unembedded boolean;
+	nchunks integer := jsonb_array_length(p_chunks);
+	ncodes integer := jsonb_array_length(p_codes);
+BEGIN
+	IF p_chunk_vectors IS NOT NULL OR p_code_vectors IS NOT NULL THEN
+		PERFORM pgkb.check_query_embedding(NULL, p_dim);
+		IF p_model IS NULL OR coalesce(cardinality(p_chunk_vectors), 0) <> nchunks * p_dim
+		   OR coalesce(cardinality(p_code_vectors), 0) <> ncodes * p_dim THEN
+			RAISE EXCEPTION 'pgkb: ingest_document: % chunk and % code vector elements for % chunks and % code examples of dimension % (model %)',
+				coalesce(cardinality(p_chunk_vectors), 0), coalesce(cardinality(p_code_vectors), 0), nchunks, ncodes,
+				p_dim, coalesce(p_model, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+	-- the source: a plain read first, so an existing row is neither locked nor waited for
+	IF NOT EXISTS (SELECT 1 FROM public.archon_sources WHERE source_id = p_source_id) THEN
+		INSERT INTO public.archon_sources (source_id, source_url, source_display_name)
+		VALUES (p_source_id, p_source_url, p_source_url)
+		ON CONFLICT (source_id) DO NOTHING;
+	END IF;
+	-- concurrent ingests of one document serialise on its row
+	SELECT d.id, d.status, d.content_hash INTO doc
+	  FROM pgkb.documents d WHERE d.source_id = p_source_id AND d.url = p_url FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		INSERT INTO pgkb.documents (source_id, url, kind, status)
+		VALUES (p_source_id, p_url, p_kind, 'fetched')
+		ON CONFLICT (source_id, url) DO NOTHING;
+		SELECT d.id, d.status, d.content_hash INTO doc
+		  FROM pgkb.documents d WHERE d.source_id = p_source_id AND d.url = p_url FOR NO KEY UPDATE;
+	END IF;
+	document_id := doc.id;
+	IF p_doc_hash IS NOT NULL AND doc.content_hash = p_doc_hash AND doc.status IN ('chunked', 'embedded', 'ready') THEN
+		result := 'unchanged';
+		RETURN;
+	END IF;
+
+	SELECT m.source_id, m.word_count INTO old_source, old_words FROM public.archon_page_metadata m WHERE m.url = p_url;
+	INSERT INTO public.archon_page_metadata AS pm
+		(source_id, url, full_content, section_title, word_count, char_count, chunk_count, metadata)
+	VALUES (p_source_id, p_url, p_full_content, nullif(p_title, ''), p_word_count, p_char_count, nchunks,
+	        jsonb_build_object('title', p_title, 'description', p_description, 'code_examples', ncodes,
+	                           'document_id', doc.id))
+	ON CONFLICT (url) DO UPDATE SET
+		source_id = EXCLUDED.source_id, full_content = EXCLUDED.full_content,
+		section_title = EXCLUDED.section_title, word_count = EXCLUDED.word_count,
+		char_count = EXCLUDED.char_count, chunk_count = EXCLUDED.chunk_count, metadata = EXCLUDED.metadata
+	RETURNING pm.id INTO page;
+
+	SELECT s.inserted, s.kept, s.deleted INTO chunks_inserted, chunks_kept, chunks_deleted
+	  FROM pgkb.swap_chunk_rows(p_url, p_source_id, page, p_chunks, p_chunk_vectors, p_model, p_dim) s;
+	SELECT s.inserted, s.deleted INTO codes_inserted, codes_deleted
+	  FROM pgkb.swap_code_rows(p_url, p_source_id, p_codes, p_code_vectors, p_model, p_dim) s;
+
+	unembedded := EXISTS (SELECT 1 FROM public.archon_crawled_pages WHERE url = p_url AND embedding_dimension IS NULL)
+	           OR EXISTS (SELECT 1 FROM public.archon_code_examples WHERE url = p_url AND embedding_dimension IS NULL);
+	IF unembedded THEN
+		INSERT INTO pgkb.jobs (kind, payload, dedupe_key)
+		VALUES ('embed', jsonb_build_object('document_id', doc.id), 'embed:' || doc.id)
+		RETURNING id INTO embed_job_id;
+	END IF;
+	result := CASE WHEN unembedded THEN 'chunked' ELSE 'ready' END;
+
+	UPDATE pgkb.documents SET
+		status = result, content_hash = coalesce(p_doc_hash, content_hash), body = NULL, error = NULL,
+		chunk_count = nchunks, code_count = ncodes,
+		ready_at = CASE WHEN result = 'ready' THEN now() ELSE ready_at END
+	 WHERE id = doc.id;
+	-- the source's word count moves by this page's change, folded in later (pgkb.fold_source_word_counts)
+	IF old_source IS NOT NULL AND old_source <> p_source_id THEN
+		INSERT INTO pgkb.source_word_deltas (source_id, delta)
+		VALUES (old_source, -old_words), (p_source_id, p_word_count);
+	ELSIF p_word_count <> coalesce(old_words, 0) THEN
+		INSERT INTO pgkb.source_word_deltas (source_id, delta)
+		VALUES (p_source_id, p_word_count - coalesce(old_words, 0));
+	END IF;
+	-- title and summary: only while the source has none (the row is not touched once it has them)
+	UPDATE public.archon_sources SET
+		title = coalesce(title, nullif(p_title, '')),
+		summary = coalesce(summary, nullif(p_description, ''))
+	 WHERE source_id = p_source_id
+	   AND ((title IS NULL AND nullif(p_title, '') IS NOT NULL)
+	        OR (summary IS NULL AND nullif(p_description, '') IS NOT NULL));
+END;
+$$;
+
+-- 030's form: the new one without vectors.
+CREATE OR REPLACE FUNCTION pgkb.ingest_document(
+	p_source_id text, p_url text, p_kind text, p_doc_hash text,
+	p_title text, p_description text, p_full_content text, p_word_count integer, p_char_count integer,
+	p_chunks jsonb, p_codes jsonb, p_source_url text,
+	OUT result text, OUT document_id bigint, OUT chunks_inserted integer, OUT chunks_kept integer,
+	OUT chunks_deleted integer, OUT codes_inserted integer, OUT codes_deleted integer, OUT embed_job_id bigint)
+LANGUAGE sql AS $$
+	SELECT * FROM pgkb.ingest_document(p_source_id, p_url, p_kind, p_doc_hash, p_title, p_description,
+	                                   p_full_content, p_word_count, p_char_count, p_chunks, p_codes, p_source_url,
+	                                   NULL::real[], NULL::real[], NULL::text, NULL::integer)
+$$;
+
+-- 030's pgkb.ingest_not_possible, with the word count of a deleted page recorded as a delta.
+CREATE OR REPLACE FUNCTION pgkb.ingest_not_possible(p_source_id text, p_url text, p_kind text, p_status text,
+                                                    p_error text, p_doc_hash text, p_source_url text)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	id bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM public.archon_sources WHERE source_id = p_source_id) THEN
+		INSERT INTO public.archon_sources (source_id, source_url, source_display_name)
+		VALUES (p_source_id, p_source_url, p_source_url)
+		ON CONFLICT (source_id) DO NOTHING;
+	END IF;
+	INSERT INTO pgkb.documents AS d (source_id, url, kind, status, error, content_hash)
+	VALUES (p_source_id, p_url, p_kind, p_status, p_error, p_doc_hash)
+	ON CONFLICT (source_id, url) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error,
+		content_hash = coalesce(EXCLUDED.content_hash, d.content_hash), body = NULL
+	RETURNING d.id INTO id;
+	IF p_status = 'skipped' THEN
+		DELETE FROM public.archon_crawled_pages WHERE url = p_url;
+		DELETE FROM public.archon_code_examples WHERE url = p_url;
+		WITH m AS (DELETE FROM public.archon_page_metadata WHERE url = p_url RETURNING source_id, word_count)
+		INSERT INTO pgkb.source_word_deltas (source_id, delta)
+		SELECT m.source_id, -m.word_count FROM m WHERE m.word_count <> 0;
+	END IF;
+	RETURN id;
+END;
+$$;
