@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 DOCS=${1:-/usr/share/doc/postgresql-doc-15/html}
 [ -f "$DOCS/index.html" ] || { echo "no $DOCS/index.html (apt-get install postgresql-doc-15)" >&2; exit 1; }
-free_port() { local p; while :; do p=$((20000 + RANDOM % 30000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done; }
 
 bench_build
 bench_pg_start "$(free_port)"
@@ -15,30 +14,7 @@ as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres pgkb_bench
 export PGDATABASE=pgkb_bench
 "$BIN/pgkb" migrate >/dev/null
 
-HTTP_PORT=$(free_port)
-BASE=http://127.0.0.1:$HTTP_PORT
-mkdir -p "$B_DIR/nginx/tmp"
-cat >"$B_DIR/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $B_DIR/nginx/nginx.pid;
-error_log $B_DIR/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $B_DIR/nginx/tmp/body;
-  proxy_temp_path $B_DIR/nginx/tmp/proxy;
-  fastcgi_temp_path $B_DIR/nginx/tmp/fastcgi;
-  uwsgi_temp_path $B_DIR/nginx/tmp/uwsgi;
-  scgi_temp_path $B_DIR/nginx/tmp/scgi;
-  server { listen 127.0.0.1:$HTTP_PORT; root $DOCS; }
-}
-EOF
-/usr/sbin/nginx -e "$B_DIR/nginx/error.log" -p "$B_DIR/nginx" -c "$B_DIR/nginx/nginx.conf" &
-B_PIDS+=("$!")
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT) 2>/dev/null && break; sleep 0.1; done
+bench_nginx "$DOCS"
 
 cat >"$B_DIR/pgkb.yaml" <<EOF
 log: {level: warn}

@@ -18,37 +18,13 @@ RUNS=${RUNS:-3}
 CRAWL_PROCESSES=${CRAWL_PROCESSES:-1} CRAWL_CONCURRENCY=${CRAWL_CONCURRENCY:-64}
 INGEST_PROCESSES=${INGEST_PROCESSES:-2} INGEST_CONCURRENCY=${INGEST_CONCURRENCY:-8}
 EMBED_PROCESSES=${EMBED_PROCESSES:-1} EMBED_CONCURRENCY=${EMBED_CONCURRENCY:-4}
-free_port() { local p; while :; do p=$((20000 + RANDOM % 30000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done; }
 
 [ "${PGSS:-0}" = 1 ] && BENCH_PG_OPTS="${BENCH_PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 bench_build
 bench_pg_start "$(free_port)"
 export PGDATABASE=pgkb_bench
 
-HTTP_PORT=$(free_port)
-BASE=http://127.0.0.1:$HTTP_PORT
-mkdir -p "$B_DIR/nginx/tmp"
-cat >"$B_DIR/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $B_DIR/nginx/nginx.pid;
-error_log $B_DIR/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $B_DIR/nginx/tmp/body;
-  proxy_temp_path $B_DIR/nginx/tmp/proxy;
-  fastcgi_temp_path $B_DIR/nginx/tmp/fastcgi;
-  uwsgi_temp_path $B_DIR/nginx/tmp/uwsgi;
-  scgi_temp_path $B_DIR/nginx/tmp/scgi;
-  server { listen 127.0.0.1:$HTTP_PORT; root $DOCS; }
-}
-EOF
-/usr/sbin/nginx -e "$B_DIR/nginx/error.log" -p "$B_DIR/nginx" -c "$B_DIR/nginx/nginx.conf" &
-NGINX=$!; B_PIDS+=("$NGINX")
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT) 2>/dev/null && break; sleep 0.1; done
+bench_nginx "$DOCS"
 
 cat >"$B_DIR/pgkb.yaml" <<EOF
 log: {level: warn}

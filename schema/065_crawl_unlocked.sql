@@ -26,57 +26,14 @@ UPDATE pgkb.crawls c SET claimed = (SELECT count(*) FROM pgkb.documents d WHERE 
 CREATE OR REPLACE FUNCTION pgkb.crawl_claim(p_crawl bigint, p_urls jsonb, p_depth integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-	c pgkb.crawls;
-	lim bigint;
-	room bigint; -- NULL: no limit (LIMIT NULL is LIMIT ALL)
-	fresh text[];
-	n integer;
+	room integer;
 BEGIN
-	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
-	IF NOT FOUND OR c.status <> 'running' THEN
-		RETURN -1;
+	-- the two steps below, in one transaction (the crawl job's seeds: rare, so holding the row is fine)
+	room := pgkb.crawl_reserve(p_crawl, p_urls);
+	IF room <= 0 THEN
+		RETURN CASE WHEN room < 0 THEN -1 ELSE 0 END;
 	END IF;
-	IF jsonb_typeof(c.options -> 'max_pages') = 'number' THEN
-		lim := (c.options ->> 'max_pages')::bigint;
-		IF c.claimed >= lim THEN
-			RETURN -1;
-		END IF;
-	END IF;
-	SELECT array_agg(f.url ORDER BY f.ord) INTO fresh
-	  FROM (SELECT DISTINCT ON (w.url) w.url, w.ord
-	          FROM jsonb_array_elements_text(p_urls) WITH ORDINALITY AS w(url, ord)
-	         WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
-	                            WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = p_crawl)
-	         ORDER BY w.url, w.ord) f;
-	IF fresh IS NULL THEN
-		RETURN 0;
-	END IF;
-	IF lim IS NOT NULL THEN
-		-- NO KEY UPDATE: does not wait for the foreign-key locks of document inserts (FOR KEY SHARE)
-		SELECT lim - x.claimed INTO room FROM pgkb.crawls x WHERE x.id = p_crawl FOR NO KEY UPDATE;
-		IF room <= 0 THEN
-			RETURN -1;
-		END IF;
-	END IF;
-	WITH claimed AS (
-		INSERT INTO pgkb.documents AS d (source_id, url, crawl_id, depth)
-		SELECT c.source_id, p.url, p_crawl, p_depth
-		  FROM (SELECT f.url FROM unnest(fresh) WITH ORDINALITY AS f(url, ord) ORDER BY f.ord LIMIT room) p
-		 ORDER BY p.url -- every claim inserts in URL order: concurrent claims of the same URLs wait, never deadlock
-		ON CONFLICT (source_id, url) DO UPDATE
-		   SET crawl_id = EXCLUDED.crawl_id, depth = EXCLUDED.depth, status = 'queued', error = NULL
-		 WHERE d.crawl_id IS DISTINCT FROM EXCLUDED.crawl_id
-		RETURNING d.url
-	), jobs AS (
-		INSERT INTO pgkb.jobs (kind, payload, max_attempts)
-		SELECT 'fetch', jsonb_build_object('crawl_id', p_crawl, 'url', url, 'depth', p_depth), 3 FROM claimed
-		RETURNING 1
-	)
-	SELECT count(*) INTO n FROM jobs;
-	IF lim IS NOT NULL AND n > 0 THEN
-		UPDATE pgkb.crawls SET claimed = claimed + n WHERE id = p_crawl;
-	END IF;
-	RETURN n;
+	RETURN pgkb.crawl_claim_reserved(p_crawl, p_urls, p_depth, room);
 END;
 $$;
 
