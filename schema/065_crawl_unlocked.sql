@@ -2,9 +2,9 @@
 -- pgkb.crawl_lock to make max_pages and completion exact; that capped one crawl at a few hundred pages/s. Both
 -- stay exact without it:
 --   max_pages: crawls.claimed counts the documents a crawl with max_pages has claimed. Only a claim that
---              brings URLs the crawl does not hold yet locks the row (SELECT ... FOR NO KEY UPDATE);
+--              brings URLs the crawl does not hold yet locks the row, after its inserts (pgkb.crawl_claim);
 --              claims without new URLs, and crawls without max_pages, lock nothing. The fetch worker claims
---              a page's links in a transaction of their own, so the lock lasts one statement.
+--              a page's links in a transaction of their own, before the page's result.
 --   done:      pgkb.crawl_settle runs at the end of each fetch result transaction. When it sees no queued
 --              document and the crawl job has ended, no other fetch of the crawl can be uncommitted (its own
 --              document would still look queued), so the crawl is done. When it sees a few queued documents,
@@ -18,22 +18,84 @@ ALTER TABLE pgkb.crawls ADD COLUMN claimed bigint NOT NULL DEFAULT 0;
 UPDATE pgkb.crawls c SET claimed = (SELECT count(*) FROM pgkb.documents d WHERE d.crawl_id = c.id)
  WHERE jsonb_typeof(c.options -> 'max_pages') = 'number';
 
+-- Inserts up to p_limit (NULL: all) of p_urls that crawl c does not hold yet, in array order, with one fetch job
+-- each; returns how many. Rows are inserted in URL order, so concurrent claims of the same URLs wait for each
+-- other instead of deadlocking.
+CREATE FUNCTION pgkb.crawl_insert(c pgkb.crawls, p_urls jsonb, p_depth integer, p_limit bigint) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	WITH fresh AS (
+		SELECT DISTINCT ON (w.url) w.url, w.ord
+		  FROM jsonb_array_elements_text(p_urls) WITH ORDINALITY AS w(url, ord)
+		 WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
+		                    WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = c.id)
+		 ORDER BY w.url, w.ord
+	), claimed AS (
+		INSERT INTO pgkb.documents AS d (source_id, url, crawl_id, depth)
+		SELECT c.source_id, p.url, c.id, p_depth
+		  FROM (SELECT f.url FROM fresh f ORDER BY f.ord LIMIT p_limit) p
+		 ORDER BY p.url
+		ON CONFLICT (source_id, url) DO UPDATE
+		   SET crawl_id = EXCLUDED.crawl_id, depth = EXCLUDED.depth, status = 'queued', error = NULL
+		 WHERE d.crawl_id IS DISTINCT FROM EXCLUDED.crawl_id
+		RETURNING d.url
+	), jobs AS (
+		INSERT INTO pgkb.jobs (kind, payload, max_attempts)
+		SELECT 'fetch', jsonb_build_object('crawl_id', c.id, 'url', url, 'depth', p_depth), 3 FROM claimed
+		RETURNING 1
+	)
+	SELECT count(*) INTO n FROM jobs;
+	RETURN n;
+END;
+$$;
+
 -- Claims p_urls (a JSON array of canonical URLs) for crawl p_crawl at depth p_depth, as 020's frontier comment
 -- describes, and enqueues one fetch job for exactly the rows claimed. URLs the crawl already holds are skipped;
 -- with options.max_pages, only as many as leave the crawl at most that many documents, in array order.
--- Returns the number claimed, or -1 when the crawl takes no more URLs (not running, or max_pages reached):
--- callers may stop offering it links.
+-- Returns the number claimed, or -1 when the crawl takes no more URLs (not running, or max_pages reached).
+-- With max_pages the rows are inserted first, without a lock, up to the room the crawl had when the claim
+-- started; then the crawl row is locked (FOR NO KEY UPDATE: document inserts' foreign-key checks do not block
+-- it) to add them to crawls.claimed, so the lock lasts from there to the commit. When concurrent claims took the
+-- room meanwhile, the inserts roll back (a subtransaction) and are redone under the lock, exactly.
 CREATE OR REPLACE FUNCTION pgkb.crawl_claim(p_crawl bigint, p_urls jsonb, p_depth integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-	room integer;
+	c pgkb.crawls;
+	lim bigint;
+	now_claimed bigint;
+	n integer;
 BEGIN
-	-- the two steps below, in one transaction (the crawl job's seeds: rare, so holding the row is fine)
-	room := pgkb.crawl_reserve(p_crawl, p_urls);
-	IF room <= 0 THEN
-		RETURN CASE WHEN room < 0 THEN -1 ELSE 0 END;
+	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
+	IF NOT FOUND OR c.status <> 'running' THEN
+		RETURN -1;
 	END IF;
-	RETURN pgkb.crawl_claim_reserved(p_crawl, p_urls, p_depth, room);
+	IF jsonb_typeof(c.options -> 'max_pages') <> 'number' THEN
+		RETURN pgkb.crawl_insert(c, p_urls, p_depth, NULL);
+	END IF;
+	lim := (c.options ->> 'max_pages')::bigint;
+	IF c.claimed >= lim THEN
+		RETURN -1;
+	END IF;
+	BEGIN
+		n := pgkb.crawl_insert(c, p_urls, p_depth, lim - c.claimed);
+		IF n = 0 THEN
+			RETURN 0;
+		END IF;
+		SELECT x.claimed INTO now_claimed FROM pgkb.crawls x WHERE x.id = p_crawl FOR NO KEY UPDATE;
+		IF now_claimed + n > lim THEN
+			RAISE EXCEPTION USING ERRCODE = 'KB002', MESSAGE = 'pgkb: crawl room taken meanwhile';
+		END IF;
+	EXCEPTION WHEN SQLSTATE 'KB002' THEN
+		SELECT x.claimed INTO now_claimed FROM pgkb.crawls x WHERE x.id = p_crawl FOR NO KEY UPDATE;
+		IF now_claimed >= lim THEN
+			RETURN -1;
+		END IF;
+		n := pgkb.crawl_insert(c, p_urls, p_depth, lim - now_claimed);
+	END;
+	UPDATE pgkb.crawls SET claimed = claimed + n WHERE id = p_crawl;
+	RETURN n;
 END;
 $$;
 
@@ -115,86 +177,3 @@ $$;
 CREATE TRIGGER jobs_fetch_died AFTER UPDATE OF state ON pgkb.jobs
 	FOR EACH ROW WHEN (NEW.state = 'dead' AND OLD.state <> 'dead' AND NEW.kind = 'fetch')
 	EXECUTE FUNCTION pgkb.fetch_job_died();
-
--- The fetch worker's claim in two short transactions, so that the crawl row (max_pages) is locked for one
--- statement only and never while documents are inserted:
---   1. SELECT pgkb.crawl_reserve(crawl, urls): how many of urls the crawl may take (those it does not hold yet,
---      up to what max_pages leaves); with max_pages, adds them to crawls.claimed at once. NULL: the crawl
---      has no max_pages (nothing reserved). 0 or less: nothing to claim (-1: the crawl takes no more).
---   2. SELECT pgkb.crawl_claim_reserved(crawl, urls, depth, reserved): claims up to reserved of urls (all
---      when NULL) and gives back, in the same transaction, what it could not use (URLs another claim took
---      meanwhile). A claim that never runs (a crash between the two) leaves its reservation counted: the
---      crawl then ends a little under max_pages, never over it.
-CREATE FUNCTION pgkb.crawl_reserve(p_crawl bigint, p_urls jsonb) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-	c pgkb.crawls;
-	lim bigint;
-	want bigint;
-	before bigint;
-BEGIN
-	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
-	IF NOT FOUND OR c.status <> 'running' THEN
-		RETURN -1;
-	END IF;
-	IF jsonb_typeof(c.options -> 'max_pages') <> 'number' THEN
-		RETURN NULL;
-	END IF;
-	lim := (c.options ->> 'max_pages')::bigint;
-	IF c.claimed >= lim THEN
-		RETURN -1;
-	END IF;
-	SELECT count(DISTINCT w.url) INTO want
-	  FROM jsonb_array_elements_text(p_urls) AS w(url)
-	 WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
-	                    WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = p_crawl);
-	IF want = 0 THEN
-		RETURN 0;
-	END IF;
-	SELECT x.claimed INTO before FROM pgkb.crawls x WHERE x.id = p_crawl FOR NO KEY UPDATE;
-	IF before >= lim THEN
-		RETURN -1;
-	END IF;
-	UPDATE pgkb.crawls SET claimed = least(lim, before + want) WHERE id = p_crawl;
-	RETURN least(lim, before + want) - before;
-END;
-$$;
-
-CREATE FUNCTION pgkb.crawl_claim_reserved(p_crawl bigint, p_urls jsonb, p_depth integer, p_reserved integer)
-RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-	c pgkb.crawls;
-	n integer;
-BEGIN
-	SELECT * INTO c FROM pgkb.crawls WHERE id = p_crawl;
-	IF NOT FOUND OR c.status <> 'running' OR p_reserved <= 0 THEN
-		RETURN -1;
-	END IF;
-	WITH fresh AS (
-		SELECT DISTINCT ON (w.url) w.url, w.ord
-		  FROM jsonb_array_elements_text(p_urls) WITH ORDINALITY AS w(url, ord)
-		 WHERE NOT EXISTS (SELECT 1 FROM pgkb.documents d
-		                    WHERE d.source_id = c.source_id AND d.url = w.url AND d.crawl_id = p_crawl)
-		 ORDER BY w.url, w.ord
-	), claimed AS (
-		INSERT INTO pgkb.documents AS d (source_id, url, crawl_id, depth)
-		SELECT c.source_id, p.url, p_crawl, p_depth
-		  FROM (SELECT f.url FROM fresh f ORDER BY f.ord LIMIT p_reserved) p
-		 ORDER BY p.url -- every claim inserts in URL order: concurrent claims of the same URLs wait, never deadlock
-		ON CONFLICT (source_id, url) DO UPDATE
-		   SET crawl_id = EXCLUDED.crawl_id, depth = EXCLUDED.depth, status = 'queued', error = NULL
-		 WHERE d.crawl_id IS DISTINCT FROM EXCLUDED.crawl_id
-		RETURNING d.url
-	), jobs AS (
-		INSERT INTO pgkb.jobs (kind, payload, max_attempts)
-		SELECT 'fetch', jsonb_build_object('crawl_id', p_crawl, 'url', url, 'depth', p_depth), 3 FROM claimed
-		RETURNING 1
-	)
-	SELECT count(*) INTO n FROM jobs;
-	IF p_reserved IS NOT NULL AND n < p_reserved THEN
-		UPDATE pgkb.crawls SET claimed = claimed - (p_reserved - n) WHERE id = p_crawl;
-	END IF;
-	RETURN n;
-END;
-$$;

@@ -72,10 +72,6 @@ static const struct pg_stmt stmt_claim = {
 	"pgkb_crawl_claim", "SELECT pgkb.crawl_claim($1::bigint, $2::jsonb, $3::int)", 3};
 static const struct pg_stmt stmt_finish = {"pgkb_crawl_finish", "SELECT pgkb.crawl_finish_if_done($1::bigint)", 1};
 static const struct pg_stmt stmt_settle = {"pgkb_crawl_settle", "SELECT pgkb.crawl_settle($1::bigint)", 1};
-static const struct pg_stmt stmt_reserve = {
-	"pgkb_crawl_reserve", "SELECT pgkb.crawl_reserve($1::bigint, $2::jsonb)", 2};
-static const struct pg_stmt stmt_claim_reserved = {
-	"pgkb_crawl_claim_reserved", "SELECT pgkb.crawl_claim_reserved($1::bigint, $2::jsonb, $3::int, $4::int)", 4};
 static const struct pg_stmt robots_delay_upsert = {
 	"pgkb_crawl_robots_delay",
 	"INSERT INTO pgkb.host_politeness (host, robots_delay_ms) VALUES ($1, $2::int)"
@@ -103,19 +99,6 @@ void crawl_add_finish(struct pg_req *w, const char *crawl_id)
 void crawl_add_settle(struct pg_req *w, const char *crawl_id)
 {
 	pg_req_addl(w, &stmt_settle, crawl_id);
-}
-
-void crawl_add_reserve(struct pg_req *w, const char *crawl_id, const char *urls_json)
-{
-	pg_req_addl(w, &stmt_reserve, crawl_id, urls_json);
-}
-
-void crawl_add_claim_reserved(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth,
-                              const char *reserved)
-{
-	char d[16];
-	snprintf(d, sizeof d, "%d", depth);
-	pg_req_addl(w, &stmt_claim_reserved, crawl_id, urls_json, d, reserved);
 }
 
 /* ---- options ---- */

@@ -34,7 +34,6 @@ struct fetch {
 	uint64_t *offered; /* crawl_seen hashes of the links offered to the crawl */
 	size_t n_offered;
 	struct pg_req *writes; /* the result, waiting for its links' claim to commit */
-	char *links;           /* the links being claimed (JSON array) */
 };
 
 /* What the worker does once a fetch's result transaction has ended. */
@@ -124,7 +123,6 @@ static void fetch_free(struct fetch *f)
 	free(f->nm_redirects);
 	free(f->offered);
 	pg_req_free(f->writes);
-	free(f->links);
 	free(f->url);
 	free(f->doc_id);
 	free(f->etag);
@@ -213,44 +211,8 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 	fetch_commit(f, w);
 }
 
-static void on_link_room(struct pg_req *req, const struct pg_outcome *out, void *arg)
-{
-	struct fetch *f = arg;
-	f->db_pending = false;
-	if (!f->run) {
-		fetch_free(f);
-		return;
-	}
-	if (!out->ok) {
-		pg_req_free(f->writes);
-		f->writes = NULL;
-		char *msg = xasprintf("fetch: claiming the page's links failed: %s", out->error);
-		fetch_transient(f, msg, 0);
-		free(msg);
-		return;
-	}
-	const char *room = pg_value(out->results[0], 0, 0); /* NULL: no max_pages */
-	long long crawl = strtoll(f->crawl_id, NULL, 10);
-	if (room && atoll(room) <= 0) {
-		if (atoll(room) < 0)
-			crawl_seen_close(crawl);
-		else
-			crawl_seen_add(crawl, f->offered, f->n_offered); /* the crawl holds them all */
-		offered_done(f);
-		struct pg_req *w = f->writes;
-		f->writes = NULL;
-		fetch_commit(f, w);
-		return;
-	}
-	f->db_pending = true;
-	struct pg_req *c = pg_req_new(on_claimed, f);
-	pg_req_addl(c, &queue_async_commit);
-	crawl_add_claim_reserved(c, f->crawl_id, f->links, f->depth + 1, room);
-	pool_submit(worker_pool(f->run->worker), c);
-}
-
-/* Claims a page's links (a JSON array; NULL: none) in transactions of their own (reserve, then claim: see
- * schema/065_crawl_unlocked.sql), then commits the page's result w. The claim need not be atomic with the result: a claimed link is a valid frontier entry with its
+/* Claims a page's links (a JSON array; NULL: none) in a transaction of its own (schema/065_crawl_unlocked.sql),
+ * then commits the page's result w. The claim need not be atomic with the result: a claimed link is a valid frontier entry with its
  * fetch job whatever becomes of this page, and a retried fetch offers its links again (nothing is claimed
  * twice). Committed first, the new documents are visible to the result's settle step; and kept short, the
  * claim holds the crawl row (max_pages) for one statement, not for a whole group commit. */
@@ -261,10 +223,10 @@ static void fetch_commit_links(struct fetch *f, struct pg_req *w, const char *li
 		return;
 	}
 	f->writes = w;
-	f->links = xstrdup(links);
 	f->db_pending = true;
-	struct pg_req *req = pg_req_new(on_link_room, f);
-	crawl_add_reserve(req, f->crawl_id, links);
+	struct pg_req *req = pg_req_new(on_claimed, f);
+	pg_req_addl(req, &queue_async_commit);
+	crawl_add_claim(req, f->crawl_id, links, f->depth + 1);
 	pool_submit(worker_pool(f->run->worker), req);
 }
 

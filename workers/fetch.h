@@ -29,21 +29,15 @@ void crawl_opts_free(struct crawl_opts *o);
 /* True when url may join a crawl rooted at root_host: same host, include/exclude patterns. */
 bool crawl_in_scope(const struct crawl_opts *o, const char *root_host, const char *url);
 
-/* Result statements shared by crawl and fetch (appended to a fenced write request). crawl_id is decimal text.
- * lock: serialises the crawl job's result transaction with other claims (see schema/040_crawl.sql). claim:
- * urls_json is a JSON array of canonical URLs; its result is the number claimed, or -1 when the crawl takes
- * no more (schema/065_crawl_unlocked.sql). finish: marks the crawl done when nothing of it is queued (the
- * crawl job, under lock). settle: the end of a fetch result; its result is 'done', 'running' or 'recheck'
- * (settle again after the commit). */
+/* Result statements shared by crawl and fetch (appended to a request). crawl_id is decimal text. lock:
+ * serialises the crawl job's result transaction with other claims (see schema/040_crawl.sql). claim: urls_json
+ * is a JSON array of canonical URLs; its result is the number claimed, or -1 when the crawl takes no more, for
+ * good (schema/065_crawl_unlocked.sql). finish: marks the crawl done when nothing of it is queued (the crawl
+ * job, under lock). settle: the end of a fetch result; its result is 'done', 'running' or 'recheck' (settle
+ * again after the commit). */
 void crawl_add_lock(struct pg_req *w, const char *crawl_id);
 void crawl_add_claim(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth);
 void crawl_add_finish(struct pg_req *w, const char *crawl_id);
 void crawl_add_settle(struct pg_req *w, const char *crawl_id);
-/* A fetch's claim of a page's links, in two transactions (schema/065_crawl_unlocked.sql): reserve (its result:
- * how many may be claimed; NULL without max_pages; 0 or less: none), then claim_reserved with that result
- * (reserved: decimal text or NULL; its result: the number claimed, or -1 when the crawl takes no more). */
-void crawl_add_reserve(struct pg_req *w, const char *crawl_id, const char *urls_json);
-void crawl_add_claim_reserved(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth,
-                              const char *reserved);
 
 #endif
