@@ -74,16 +74,17 @@ static bool slots_insert(uint64_t *slots, size_t cap, uint64_t h)
 	}
 }
 
-static void set_grow(struct seen_set *s)
+/* Doubles the table *slots of *cap entries (first size: first), rehashing what it holds. */
+static void slots_grow(uint64_t **slots, size_t *cap, size_t first)
 {
-	size_t cap = s->cap ? s->cap * 2 : 1024;
-	uint64_t *slots = xcalloc(cap, sizeof *slots);
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->slots[i])
-			slots_insert(slots, cap, s->slots[i]);
-	free(s->slots);
-	s->slots = slots;
-	s->cap = cap;
+	size_t ncap = *cap ? *cap * 2 : first;
+	uint64_t *n = xcalloc(ncap, sizeof *n);
+	for (size_t i = 0; i < *cap; i++)
+		if ((*slots)[i])
+			slots_insert(n, ncap, (*slots)[i]);
+	free(*slots);
+	*slots = n;
+	*cap = ncap;
 }
 
 bool crawl_seen_has(long long crawl_id, uint64_t h)
@@ -107,7 +108,7 @@ void crawl_seen_add(long long crawl_id, const uint64_t *hashes, size_t n)
 	struct seen_set *s = set_find(crawl_id, true);
 	for (size_t i = 0; i < n && s->n < SEEN_ENTRIES_MAX; i++) {
 		if ((s->n + 1) * 4 > s->cap * 3) /* keep the load under 3/4 */
-			set_grow(s);
+			slots_grow(&s->slots, &s->cap, 1024);
 		if (slots_insert(s->slots, s->cap, hashes[i]))
 			s->n++;
 	}
@@ -116,16 +117,8 @@ void crawl_seen_add(long long crawl_id, const uint64_t *hashes, size_t n)
 bool crawl_seen_pending_add(long long crawl_id, uint64_t h)
 {
 	struct seen_set *s = set_find(crawl_id, true);
-	if ((s->pn + 1) * 2 > s->pcap) { /* keep the load under 1/2 */
-		size_t cap = s->pcap ? s->pcap * 2 : 256;
-		uint64_t *slots = xcalloc(cap, sizeof *slots);
-		for (size_t i = 0; i < s->pcap; i++)
-			if (s->pending[i])
-				slots_insert(slots, cap, s->pending[i]);
-		free(s->pending);
-		s->pending = slots;
-		s->pcap = cap;
-	}
+	if ((s->pn + 1) * 2 > s->pcap) /* keep the load under 1/2 */
+		slots_grow(&s->pending, &s->pcap, 256);
 	if (!slots_insert(s->pending, s->pcap, h))
 		return false;
 	s->pn++;

@@ -134,6 +134,32 @@ static void preq_free(struct polite_req *p)
 	free(p);
 }
 
+/* Drops the cancelled requests at the head of g's queue. */
+static void gate_prune(struct gate *g)
+{
+	while (g->head && g->head->cancelled) {
+		struct polite_req *p = g->head;
+		g->head = p->next;
+		preq_free(p);
+	}
+	if (!g->head)
+		g->tail = NULL;
+}
+
+/* Takes the next live request off g's queue (NULL when none). */
+static struct polite_req *gate_pop(struct gate *g)
+{
+	gate_prune(g);
+	struct polite_req *p = g->head;
+	if (!p)
+		return NULL;
+	g->head = p->next;
+	if (!g->head)
+		g->tail = NULL;
+	p->gate = NULL;
+	return p;
+}
+
 static void gate_fail_all(struct gate *g)
 {
 	while (g->head) {
@@ -212,21 +238,9 @@ static bool pass_slot(const struct polite_req *done, long retry_after)
 	    ev_now(worker_loop(pl.w)) - done->granted_at > SLOT_REUSE_S)
 		return false;
 	struct gate *g = gate_find(done->host, false);
-	while (g && g->head && g->head->cancelled) {
-		struct polite_req *c = g->head;
-		g->head = c->next;
-		preq_free(c);
-	}
-	if (!g || !g->head) {
-		if (g)
-			g->tail = NULL;
+	struct polite_req *p = g ? gate_pop(g) : NULL;
+	if (!p)
 		return false;
-	}
-	struct polite_req *p = g->head;
-	g->head = p->next;
-	if (!g->head)
-		g->tail = NULL;
-	p->gate = NULL;
 	p->reusable = true;
 	p->granted_at = done->granted_at;
 	start_transfer(p, done->token);
@@ -291,17 +305,13 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 		return;
 	}
 	g->db_failures = 0;
-	struct polite_req *p = g->head;
 	if (granted) {
 		const char *token = pg_value(out->results[0], 0, 1);
+		struct polite_req *p = gate_pop(g);
 		if (!p) {
 			release_slot(g->host, token, 0);
 			return;
 		}
-		g->head = p->next;
-		if (!g->head)
-			g->tail = NULL;
-		p->gate = NULL;
 		p->reusable = pg_int(out->results[0], 0, 2) == 0; /* granted with no spacing to the next request */
 		p->granted_at = ev_now(worker_loop(pl.w));
 		start_transfer(p, token);
@@ -320,13 +330,7 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 
 static void gate_kick(struct gate *g)
 {
-	while (g->head && g->head->cancelled) {
-		struct polite_req *p = g->head;
-		g->head = p->next;
-		preq_free(p);
-	}
-	if (!g->head)
-		g->tail = NULL;
+	gate_prune(g);
 	if (!g->head || g->reserving || ev_is_active(&g->timer))
 		return;
 	const struct cfg *cfg = worker_cfg(pl.w);
