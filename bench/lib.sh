@@ -40,35 +40,15 @@ trap bench_cleanup EXIT
 
 free_port() { local p; while :; do p=$((20000 + RANDOM % 30000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done; }
 
+. "$SRC/tests/lib/nginx.sh"
 bench_nginx() { # DIR: a private nginx serving DIR on loopback (no access log); sets HTTP_PORT, BASE, NGINX (its pid)
 	HTTP_PORT=$(free_port)
 	BASE=http://127.0.0.1:$HTTP_PORT
-	mkdir -p "$B_DIR/nginx/tmp"
-	cat >"$B_DIR/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $B_DIR/nginx/nginx.pid;
-error_log $B_DIR/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $B_DIR/nginx/tmp/body;
-  proxy_temp_path $B_DIR/nginx/tmp/proxy;
-  fastcgi_temp_path $B_DIR/nginx/tmp/fastcgi;
-  uwsgi_temp_path $B_DIR/nginx/tmp/uwsgi;
-  scgi_temp_path $B_DIR/nginx/tmp/scgi;
-  server { listen 127.0.0.1:$HTTP_PORT; root $1; }
-}
-EOF
+	nginx_conf "$1" "$HTTP_PORT" "$B_DIR/nginx" off
 	/usr/sbin/nginx -e "$B_DIR/nginx/error.log" -p "$B_DIR/nginx" -c "$B_DIR/nginx/nginx.conf" &
 	NGINX=$!
 	B_PIDS+=("$NGINX")
-	local _
-	for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null && return 0; sleep 0.1; done
-	echo "nginx did not start: $(cat "$B_DIR/nginx/error.log")" >&2
-	return 1
+	wait_port "$HTTP_PORT" "$NGINX" || { echo "nginx did not start: $(cat "$B_DIR/nginx/error.log")" >&2; return 1; }
 }
 
 sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }

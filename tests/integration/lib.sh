@@ -9,6 +9,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGKB=$PGKB_BIN_DIR/pgkb
 SUPERVISOR=$PGKB_BIN_DIR/pgkb-supervisor
 export PGKB_SCHEMA_DIR=$PGKB_SRC_DIR/schema
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/nginx.sh"
 
 T_PASS=0
 T_FAIL=0
@@ -95,39 +96,20 @@ migrate() { "$PGKB" migrate >"$T_DIR/migrate.log" 2>&1 || { cat "$T_DIR/migrate.
 # nginx_serve DIR PORT: a private nginx serving DIR on 127.0.0.1:PORT (access log "$msec $status $uri" in
 # $T_DIR/nginx/access.log), stopped by cleanup. Returns 1 when it does not come up (the port was taken).
 nginx_serve() {
-	mkdir -p "$T_DIR/nginx/tmp"
-	cat >"$T_DIR/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $T_DIR/nginx/nginx.pid;
-error_log $T_DIR/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  log_format ts '\$msec \$status \$request_uri';
-  access_log $T_DIR/nginx/access.log ts;
-  client_body_temp_path $T_DIR/nginx/tmp/body;
-  proxy_temp_path $T_DIR/nginx/tmp/proxy;
-  fastcgi_temp_path $T_DIR/nginx/tmp/fastcgi;
-  uwsgi_temp_path $T_DIR/nginx/tmp/uwsgi;
-  scgi_temp_path $T_DIR/nginx/tmp/scgi;
-  server {
-    listen 127.0.0.1:$2;
-    root $1;
-    location ~ \\.md\$ { default_type text/markdown; }
-  }
-}
-EOF
+	nginx_conf "$1" "$2" "$T_DIR/nginx" "$T_DIR/nginx/access.log"
 	/usr/sbin/nginx -e "$T_DIR/nginx/error.log" -p "$T_DIR/nginx" -c "$T_DIR/nginx/nginx.conf" &
-	local pid=$! _
-	T_PIDS+=("$pid")
-	for _ in $(seq 1 50); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	T_PIDS+=("$!")
+	wait_port "$2" "$!"
+}
+
+# crawl_server_start: tests/integration/crawl_server.py (a server that misbehaves on request) on a free port;
+# sets PORT and BASE.
+crawl_server_start() {
+	PORT=$(free_port)
+	BASE=http://127.0.0.1:$PORT
+	python3 "$(dirname "${BASH_SOURCE[0]}")/crawl_server.py" "$PORT" 2>"$T_DIR/server.log" &
+	T_PIDS+=("$!")
+	wait_port "$PORT" "$!" || { fail "crawl_server.py did not start"; cat "$T_DIR/server.log"; exit 1; }
 }
 
 # write_config FILE [extra YAML]: a test config with short leases and timers.

@@ -5,11 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 pg_start
 migrate
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-python3 "$(dirname "$0")/crawl_server.py" "$PORT" 2>"$T_DIR/server.log" &
-T_PIDS+=("$!")
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+crawl_server_start
 
 write_config "$T_DIR/pgkb.yaml" "workers:
   crawl: {processes: 1, concurrency: 8}
