@@ -24,7 +24,7 @@ void pg_req_add(struct pg_req *req, const struct pg_stmt *stmt, const char *cons
 		abort();
 	}
 	struct pg_call *c = &req->calls[req->ncalls++];
-	c->stmt = stmt;
+	*c = (struct pg_call){.stmt = stmt};
 	c->nparams = stmt->nparams;
 	for (int i = 0; i < stmt->nparams; i++) {
 		if (!params[i]) {
@@ -54,12 +54,58 @@ void pg_req_params(const struct pg_req *req, int i, const char **out)
 		out[p] = c->param_off[p] == SIZE_MAX ? NULL : req->params.data + c->param_off[p];
 }
 
+static struct pg_call *last_call(struct pg_req *req)
+{
+	if (req->ncalls == 0) {
+		fprintf(stderr, "pgkb: marking a call of an empty request\n");
+		abort();
+	}
+	return &req->calls[req->ncalls - 1];
+}
+
+void pg_req_row(struct pg_req *req)
+{
+	last_call(req)->row = true;
+}
+
+void pg_req_once(struct pg_req *req)
+{
+	last_call(req)->once = true;
+}
+
 void pg_req_free(struct pg_req *req)
 {
 	if (!req)
 		return;
 	buf_free(&req->params);
 	free(req);
+}
+
+void pg_array_add(struct buf *b, const char *v)
+{
+	buf_putc(b, b->len ? ',' : '{');
+	if (!v) {
+		buf_puts(b, "NULL");
+		return;
+	}
+	buf_putc(b, '"');
+	for (;;) {
+		size_t n = strcspn(v, "\"\\");
+		buf_append(b, v, n);
+		if (!v[n])
+			break;
+		buf_putc(b, '\\');
+		buf_putc(b, v[n]);
+		v += n + 1;
+	}
+	buf_putc(b, '"');
+}
+
+void pg_array_close(struct buf *b)
+{
+	if (!b->len)
+		buf_putc(b, '{');
+	buf_putc(b, '}');
 }
 
 const char *pg_value(const PGresult *res, int row, int col)

@@ -38,6 +38,8 @@ struct pg_call {
 	const struct pg_stmt *stmt;
 	int nparams;
 	size_t param_off[PG_MAX_PARAMS]; /* offsets into req->params; SIZE_MAX means SQL NULL */
+	bool row;                        /* see pg_req_row */
+	bool once;                       /* see pg_req_once */
 };
 
 struct pg_req {
@@ -57,9 +59,22 @@ struct pg_req *pg_req_new(pg_done_cb cb, void *arg);
 void pg_req_add(struct pg_req *req, const struct pg_stmt *stmt, const char *const *params);
 /* Same, with the parameters as arguments (exactly stmt->nparams of them). */
 void pg_req_addl(struct pg_req *req, const struct pg_stmt *stmt, ...);
+/* For the writes of a job result (job_succeed_with in workers/worker.h), which a group commit sends in one
+ * transaction with other jobs' writes; both mark the call added last. pg_req_row: the call is one row of its
+ * statement, which takes each parameter as an array; the rows of one statement are sent as one call, each
+ * parameter the array of the rows' values. pg_req_once: identical calls (same statement and parameters) are
+ * sent once per transaction, after the other calls: settings and checks that act on the transaction as a
+ * whole. */
+void pg_req_row(struct pg_req *req);
+void pg_req_once(struct pg_req *req);
 void pg_req_free(struct pg_req *req);
 /* The parameter pointers of call i, valid while the request lives. */
 void pg_req_params(const struct pg_req *req, int i, const char **out);
+
+/* Builds a PostgreSQL array literal in b, one element per call (NULL: SQL NULL); pg_array_close ends it
+ * ("{}" when empty). */
+void pg_array_add(struct buf *b, const char *v);
+void pg_array_close(struct buf *b);
 
 /* Result helpers: the text of (row, col) or NULL for SQL NULL; integer conversions default to 0. */
 const char *pg_value(const PGresult *res, int row, int col);

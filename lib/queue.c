@@ -29,7 +29,7 @@ const struct pg_stmt queue_async_commit = {
 
 const struct pg_stmt queue_fence = {
 	"pgkb_fence",
-	"SELECT pgkb.fence($1::bigint, $2, $3::int)",
+	"SELECT pgkb.fence_all($1::bigint[], $2, $3::int[])",
 	3,
 };
 

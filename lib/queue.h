@@ -27,7 +27,8 @@ extern const struct pg_stmt queue_claim;
 /* Makes the current (implicit) transaction commit asynchronously: used for claims, whose loss in a crash
  * only means the job is claimed again. */
 extern const struct pg_stmt queue_async_commit;
-/* Fence: raises QUEUE_SQLSTATE_FENCED unless job $1 is still leased to owner $2 for attempt $3. */
+/* Fence: raises QUEUE_SQLSTATE_FENCED unless each job of $1 (bigint[]) is still leased to owner $2 for its
+ * attempt in $3 (int[]); the error names those that are not. */
 extern const struct pg_stmt queue_fence;
 /* Complete: deletes the jobs in $1 (bigint[]) at attempts $2 (int[]) leased to $3 and moves them to
  * pgkb.job_history as succeeded. Rows: the ids completed (the others were no longer ours). */

@@ -99,6 +99,7 @@ void crawl_add_finish(struct pg_req *w, const char *crawl_id)
 void crawl_add_settle(struct pg_req *w, const char *crawl_id)
 {
 	pg_req_addl(w, &stmt_settle, crawl_id);
+	pg_req_once(w); /* after all of a group commit's writes */
 }
 
 /* ---- options ---- */

@@ -38,7 +38,6 @@ struct fetch {
 
 /* What the worker does once a fetch's result transaction has ended. */
 struct fetch_after {
-	struct worker *worker;
 	char crawl_id[24];
 	int settle_index;
 };
@@ -58,14 +57,20 @@ static const struct pg_stmt doc_load = {
 	"  JOIN pgkb.documents d ON d.source_id = c.source_id AND d.url = k.u AND d.crawl_id = c.id",
 	1,
 };
-/* The new body, and its ingest job, in one statement. */
+/* New bodies and their ingest jobs, one row per page (pg_req_row): a group commit stores the pages of all its
+ * fetches in one statement. */
 static const struct pg_stmt doc_store = {
 	"pgkb_fetch_store",
-	"WITH d AS ("
-	" UPDATE pgkb.documents SET status = 'fetched', body = $2::bytea, content_type = $3, http_status = $4::int,"
-	"        etag = $5, last_modified = $6, content_hash = $7, final_url = $8, redirects = $9::jsonb,"
+	"WITH v AS ("
+	" SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],"
+	"                      $8::text[], $9::jsonb[])"
+	"   AS v(id, body, content_type, http_status, etag, last_modified, content_hash, final_url, redirects)"
+	"), d AS ("
+	" UPDATE pgkb.documents d SET status = 'fetched', body = v.body, content_type = v.content_type,"
+	"        http_status = v.http_status, etag = v.etag, last_modified = v.last_modified,"
+	"        content_hash = v.content_hash, final_url = v.final_url, redirects = v.redirects,"
 	"        fetched_at = now(), error = NULL"
-	"  WHERE id = $1::bigint RETURNING id)"
+	"   FROM v WHERE d.id = v.id RETURNING d.id)"
 	" INSERT INTO pgkb.jobs (kind, payload) SELECT 'ingest', jsonb_build_object('document_id', d.id) FROM d",
 	9,
 };
@@ -150,14 +155,13 @@ static void on_settled(struct pg_req *req, const struct pg_outcome *out, void *a
 	free(crawl_id);
 }
 
+static void recheck_later(long long crawl);
+
 static void on_committed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct fetch_after *a = arg;
-	if (out->ok && strcmp(pg_value(out->results[a->settle_index], 0, 0), "recheck") == 0) {
-		struct pg_req *s = pg_req_new(on_settled, xstrdup(a->crawl_id));
-		crawl_add_settle(s, a->crawl_id);
-		pool_submit(worker_pool(a->worker), s);
-	}
+	if (out->ok && strcmp(pg_value(out->results[a->settle_index], 0, 0), "recheck") == 0)
+		recheck_later(strtoll(a->crawl_id, NULL, 10));
 	free(a);
 }
 
@@ -165,7 +169,6 @@ static void on_committed(struct pg_req *req, const struct pg_outcome *out, void 
 static void fetch_commit(struct fetch *f, struct pg_req *w)
 {
 	struct fetch_after *a = xcalloc(1, sizeof *a);
-	a->worker = f->run->worker;
 	memcpy(a->crawl_id, f->crawl_id, sizeof a->crawl_id);
 	a->settle_index = w->ncalls;
 	crawl_add_settle(w, f->crawl_id);
@@ -180,6 +183,7 @@ static struct pg_req *writes_new(struct fetch *f)
 	/* A page's result commits asynchronously: lost in a server crash, it goes with the job's completion, and
 	 * the job is rescued and fetched again. */
 	pg_req_addl(w, &queue_async_commit);
+	pg_req_once(w);
 	return w;
 }
 
@@ -385,6 +389,7 @@ static void store_page(struct fetch *f, struct http_response *resp, const char *
 		char *body = hex_bytea(resp->body.data ? resp->body.data : "", resp->body.len);
 		pg_req_addl(w, &doc_store, f->doc_id, body, resp->content_type ? resp->content_type : mt, hs, resp->etag,
 		            resp->last_modified, hash, final_url, redirects);
+		pg_req_row(w);
 		free(body);
 	}
 	fetch_commit_links(f, w, links);
@@ -605,10 +610,13 @@ static void fetch_loaded(struct fetch *f, const PGresult *res, int row)
 	robots_lookup(f->url, on_robots, f, &f->rwait);
 }
 
-/* Fetch jobs waiting for this loop iteration's document load. */
+/* This loop iteration's batched requests: the document loads of the fetch jobs that started, and the crawls
+ * to settle again (one settle per crawl for all the fetches of a group commit). */
 static struct {
 	struct fetch **items;
 	size_t n, cap;
+	long long *rechecks;
+	size_t n_rechecks, cap_rechecks;
 	ev_prepare flush;
 	struct worker *w;
 } loads;
@@ -641,9 +649,22 @@ static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *ar
 	free(items);
 }
 
+static void flush_rechecks(void)
+{
+	for (size_t i = 0; i < loads.n_rechecks; i++) {
+		char id[24];
+		snprintf(id, sizeof id, "%lld", loads.rechecks[i]);
+		struct pg_req *s = pg_req_new(on_settled, xstrdup(id));
+		crawl_add_settle(s, id);
+		pool_submit(worker_pool(loads.w), s);
+	}
+	loads.n_rechecks = 0;
+}
+
 static void on_loads_flush(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	ev_prepare_stop(loop, p);
+	flush_rechecks();
 	if (!loads.n)
 		return;
 	json_t *arr = json_array();
@@ -660,6 +681,21 @@ static void on_loads_flush(struct ev_loop *loop, ev_prepare *p, int revents)
 	pg_req_addl(req, &doc_load, js);
 	free(js);
 	pool_submit(worker_pool(loads.w), req);
+}
+
+/* Settles crawl again at the end of this loop iteration, after the commit that asked for it. */
+static void recheck_later(long long crawl)
+{
+	for (size_t i = 0; i < loads.n_rechecks; i++)
+		if (loads.rechecks[i] == crawl)
+			return;
+	if (loads.n_rechecks == loads.cap_rechecks) {
+		loads.cap_rechecks = loads.cap_rechecks ? 2 * loads.cap_rechecks : 8;
+		loads.rechecks = xrealloc(loads.rechecks, loads.cap_rechecks * sizeof *loads.rechecks);
+	}
+	loads.rechecks[loads.n_rechecks++] = crawl;
+	if (!ev_is_active(&loads.flush))
+		ev_prepare_start(worker_loop(loads.w), &loads.flush);
 }
 
 /* Queues f's document load for the end of this loop iteration. */
@@ -765,6 +801,9 @@ static void fetch_stop(struct worker *w)
 	free(loads.items);
 	loads.items = NULL;
 	loads.n = loads.cap = 0;
+	free(loads.rechecks);
+	loads.rechecks = NULL;
+	loads.n_rechecks = loads.cap_rechecks = 0;
 	crawl_seen_clear();
 	polite_stop(w);
 }

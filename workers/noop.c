@@ -17,9 +17,11 @@ struct noop {
 	bool log;
 };
 
+/* One row per job (pg_req_row): a group commit logs all its jobs in one statement. */
 static const struct pg_stmt noop_log_insert = {
 	"pgkb_noop_log",
-	"INSERT INTO pgkb.noop_log (job_id, attempt, worker, payload) VALUES ($1::bigint, $2::int, $3, $4::jsonb)",
+	"INSERT INTO pgkb.noop_log (job_id, attempt, worker, payload)"
+	" SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::jsonb[])",
 	4,
 };
 
@@ -41,6 +43,7 @@ static void noop_finish(struct noop *n)
 		snprintf(id, sizeof id, "%lld", r->job.id);
 		snprintf(att, sizeof att, "%d", r->job.attempt);
 		pg_req_addl(writes, &noop_log_insert, id, att, worker_id(r->worker), r->job.payload);
+		pg_req_row(writes);
 		job_succeed_with(r, writes);
 	} else {
 		job_succeed(r);

@@ -248,8 +248,9 @@ static void on_written(struct pg_req *req, const struct pg_outcome *out, void *a
 	maybe_exit(w);
 }
 
-/* A result transaction that failed for a reason other than the fence (a constraint, a bad value): the job
- * fails with that error instead of being lost. */
+/* A job's fenced result: its writes, committed with its completion only while the job is still leased to this
+ * worker. A result transaction that failed for a reason other than the fence (a constraint, a bad value) fails
+ * the job with that error instead of losing it. */
 struct fenced {
 	struct worker *w;
 	long long id;
@@ -258,26 +259,147 @@ struct fenced {
 	pg_done_cb after; /* the writes' own callback, with its argument */
 	void *after_arg;
 	struct pg_req *writes; /* kept until its transaction commits (a failed group sends it again alone) */
+	int *at;               /* where each of the writes went in the last request: its call index, or -1 */
 	struct fenced *next;   /* in the group */
 };
 
-/* Hands the writes' callback the outcome of the writes alone: the fence before them and the completion after
- * them are left out of the results. */
+/* Hands the writes' callback the outcome of the writes alone, results[i] for writes' statement i (NULL for a
+ * row, pg_req_row); the fence and the completion are left out. */
 static void fenced_after(const struct fenced *f, struct pg_req *req, const struct pg_outcome *out)
 {
 	if (!f->after)
 		return;
+	int n = f->writes->ncalls;
+	PGresult **res = xcalloc((size_t)n + 1, sizeof *res);
 	struct pg_outcome o = *out;
-	o.results = out->nresults > 0 ? out->results + 1 : out->results;
-	o.nresults = out->nresults > 2 ? out->nresults - 2 : 0;
-	o.failed_index = out->failed_index > 0 ? out->failed_index - 1 : -1;
+	o.failed_index = -1;
+	for (int i = 0; i < n; i++) {
+		int at = f->at[i];
+		if (at >= 0 && at < out->nresults)
+			res[i] = out->results[at];
+		if (at >= 0 && at == out->failed_index)
+			o.failed_index = i;
+	}
+	o.results = res;
+	o.nresults = n;
 	f->after(req, &o, f->after_arg);
+	free(res);
 }
 
 static void fenced_free(struct fenced *f)
 {
 	pg_req_free(f->writes);
+	free(f->at);
 	free(f);
+}
+
+/* The rows of stmt in a group's writes (pg_req_row), as one call: each parameter the array of their values. */
+static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_stmt *stmt)
+{
+	struct buf arrays[PG_MAX_PARAMS];
+	for (int k = 0; k < stmt->nparams; k++)
+		arrays[k] = (struct buf)BUF_INIT;
+	for (struct fenced *f = head; f; f = f->next)
+		for (int i = 0; i < f->writes->ncalls; i++) {
+			const struct pg_call *c = &f->writes->calls[i];
+			if (!c->row || c->stmt != stmt || f->at[i] != -2)
+				continue;
+			const char *p[PG_MAX_PARAMS];
+			pg_req_params(f->writes, i, p);
+			for (int k = 0; k < stmt->nparams; k++)
+				pg_array_add(&arrays[k], p[k]);
+			f->at[i] = -1;
+		}
+	const char *params[PG_MAX_PARAMS];
+	for (int k = 0; k < stmt->nparams; k++) {
+		pg_array_close(&arrays[k]);
+		params[k] = buf_str(&arrays[k]);
+	}
+	pg_req_add(req, stmt, params);
+	for (int k = 0; k < stmt->nparams; k++)
+		buf_free(&arrays[k]);
+}
+
+static bool same_call(const struct pg_req *a, int i, const struct pg_req *b, int j)
+{
+	if (a->calls[i].stmt != b->calls[j].stmt)
+		return false;
+	const char *p[PG_MAX_PARAMS], *q[PG_MAX_PARAMS];
+	pg_req_params(a, i, p);
+	pg_req_params(b, j, q);
+	for (int k = 0; k < a->calls[i].nparams; k++)
+		if ((p[k] == NULL) != (q[k] == NULL) || (p[k] && strcmp(p[k], q[k]) != 0))
+			return false;
+	return true;
+}
+
+/* The transaction of one or more jobs' results: one fence for them all; their writes, plain calls in job
+ * order, then one call per statement of rows (pg_req_row), then each distinct once-call (pg_req_once); one
+ * completion. Records in each f->at where its calls went. */
+static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_done_cb cb, void *arg)
+{
+	struct pg_req *req = pg_req_new(cb, arg);
+	struct buf ids = BUF_INIT, atts = BUF_INIT;
+	for (struct fenced *f = head; f; f = f->next) {
+		queue_array_add(&ids, f->id);
+		queue_array_add(&atts, f->attempt);
+	}
+	queue_array_close(&ids);
+	queue_array_close(&atts);
+	pg_req_addl(req, &queue_fence, buf_str(&ids), w->id, buf_str(&atts));
+	for (struct fenced *f = head; f; f = f->next) {
+		f->at = xrealloc(f->at, ((size_t)f->writes->ncalls + 1) * sizeof *f->at);
+		for (int i = 0; i < f->writes->ncalls; i++) {
+			const struct pg_call *c = &f->writes->calls[i];
+			f->at[i] = -2; /* placed below */
+			if (c->row || c->once)
+				continue;
+			const char *p[PG_MAX_PARAMS];
+			pg_req_params(f->writes, i, p);
+			pg_req_add(req, c->stmt, p);
+			f->at[i] = req->ncalls - 1;
+		}
+	}
+	for (struct fenced *f = head; f; f = f->next)
+		for (int i = 0; i < f->writes->ncalls; i++)
+			if (f->writes->calls[i].row && f->at[i] == -2)
+				add_rows(req, f, f->writes->calls[i].stmt);
+	int first_once = req->ncalls;
+	for (struct fenced *f = head; f; f = f->next)
+		for (int i = 0; i < f->writes->ncalls; i++) {
+			if (f->at[i] != -2)
+				continue;
+			for (int j = first_once; j < req->ncalls && f->at[i] == -2; j++)
+				if (same_call(f->writes, i, req, j))
+					f->at[i] = j;
+			if (f->at[i] == -2) {
+				const char *p[PG_MAX_PARAMS];
+				pg_req_params(f->writes, i, p);
+				pg_req_add(req, f->writes->calls[i].stmt, p);
+				f->at[i] = req->ncalls - 1;
+			}
+		}
+	pg_req_addl(req, &queue_complete, buf_str(&ids), buf_str(&atts), w->id);
+	buf_free(&ids);
+	buf_free(&atts);
+	return req;
+}
+
+/* The calls a job's writes add to a group's request (an upper bound): rows of a statement, or a once-call,
+ * that the group already sends add none. */
+static int group_cost(const struct fenced *group, const struct pg_req *writes)
+{
+	int cost = 0;
+	for (int i = 0; i < writes->ncalls; i++) {
+		const struct pg_call *c = &writes->calls[i];
+		bool shared = false;
+		for (const struct fenced *g = group; g && !shared && (c->row || c->once); g = g->next)
+			for (int j = 0; j < g->writes->ncalls && !shared; j++)
+				shared = c->row ? g->writes->calls[j].row && g->writes->calls[j].stmt == c->stmt
+				                : g->writes->calls[j].once && same_call(writes, i, g->writes, j);
+		cost += !shared;
+	}
+	return cost;
 }
 
 static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent);
@@ -304,35 +426,16 @@ static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, v
 	on_written(req, out, w);
 }
 
-/* Appends f's fence and writes to req. */
-static void add_fenced(struct pg_req *req, const struct fenced *f)
-{
-	char id[32], att[16];
-	snprintf(id, sizeof id, "%lld", f->id);
-	snprintf(att, sizeof att, "%d", f->attempt);
-	pg_req_addl(req, &queue_fence, id, f->w->id, att);
-	for (int i = 0; i < f->writes->ncalls; i++) {
-		const char *p[PG_MAX_PARAMS];
-		pg_req_params(f->writes, i, p);
-		pg_req_add(req, f->writes->calls[i].stmt, p);
-	}
-}
-
 /* One job's fenced result in its own transaction. */
 static void submit_fenced(struct worker *w, struct fenced *f)
 {
-	char ids[40], atts[24];
-	snprintf(ids, sizeof ids, "{%lld}", f->id);
-	snprintf(atts, sizeof atts, "{%d}", f->attempt);
-	struct pg_req *req = pg_req_new(on_fenced_result, f);
-	add_fenced(req, f);
-	pg_req_addl(req, &queue_complete, ids, atts, w->id);
-	pool_submit(w->pool, req);
+	f->next = NULL;
+	pool_submit(w->pool, result_request(w, f, on_fenced_result, f));
 }
 
 /* A group commit: the fenced results of several jobs that finished in one loop iteration, in one transaction
- * (one round trip, one commit, one batched completion). When it fails (one job's fence or writes), each
- * result is sent again alone, so only the job at fault is affected. */
+ * (one round trip, one commit, one fence and one completion for all, one call per statement of rows). When it
+ * fails (one job's fence or writes), each result is sent again alone, so only the job at fault is affected. */
 struct group_ctx {
 	struct worker *w;
 	struct fenced *head;
@@ -344,7 +447,6 @@ static void on_group_result(struct pg_req *req, const struct pg_outcome *out, vo
 	struct worker *w = g->w;
 	if (resubmitted(w, req, out))
 		return; /* the clone carries g */
-	int at = 0;
 	for (struct fenced *f = g->head, *next; f; f = next) {
 		next = f->next;
 		f->next = NULL;
@@ -352,16 +454,12 @@ static void on_group_result(struct pg_req *req, const struct pg_outcome *out, vo
 			submit_fenced(w, f);
 			continue;
 		}
-		struct pg_outcome o = *out;
 		if (out->ok) {
-			o.results = out->results + at;
-			o.nresults = 1 + f->writes->ncalls + 1; /* as if alone: fence, writes, (completion) */
 			stats_add_at(f->kind, STAT(succeeded), 1);
 			w->completed++;
 		}
-		at += 1 + f->writes->ncalls;
 		w->writes_in_flight--;
-		fenced_after(f, req, &o);
+		fenced_after(f, req, out);
 		fenced_free(f);
 	}
 	if (!out->ok && w->stopping)
@@ -384,39 +482,34 @@ static void flush_group(struct worker *w)
 	}
 	struct group_ctx *g = xmalloc(sizeof *g);
 	*g = (struct group_ctx){w, head};
-	struct pg_req *req = pg_req_new(on_group_result, g);
-	struct buf ids = BUF_INIT, atts = BUF_INIT;
-	for (struct fenced *f = head; f; f = f->next) {
-		add_fenced(req, f);
-		queue_array_add(&ids, f->id);
-		queue_array_add(&atts, f->attempt);
-	}
-	queue_array_close(&ids);
-	queue_array_close(&atts);
-	pg_req_addl(req, &queue_complete, buf_str(&ids), buf_str(&atts), w->id);
-	buf_free(&ids);
-	buf_free(&atts);
-	pool_submit(w->pool, req);
+	pool_submit(w->pool, result_request(w, head, on_group_result, g));
 }
+
+/* A group's jobs, at most (their rows' arrays are built in one request). */
+#define GROUP_MAX_JOBS 128
 
 void job_succeed_with(struct job_run *r, struct pg_req *writes)
 {
 	struct worker *w = r->worker;
 	struct fenced *f = xmalloc(sizeof *f);
-	*f = (struct fenced){w, r->job.id, r->job.attempt, stats_kind_index(r->job.kind), writes ? writes->cb : NULL,
-	                     writes ? writes->arg : NULL, writes ? writes : pg_req_new(NULL, NULL), NULL};
+	*f = (struct fenced){w,    r->job.id, r->job.attempt, stats_kind_index(r->job.kind), writes ? writes->cb : NULL,
+	                     writes ? writes->arg : NULL, writes ? writes : pg_req_new(NULL, NULL), NULL, NULL};
 	w->writes_in_flight++;
 	end_run(r);
-	/* joins this loop iteration's group (flushed by on_flush), which must fit one request */
-	if (w->group_calls + 1 + f->writes->ncalls + 1 > PG_REQ_MAX_CALLS)
+	/* joins this loop iteration's group (flushed by on_flush), which must fit one request: fence, calls,
+	 * completion */
+	int cost = group_cost(w->group, f->writes);
+	if (w->group_n == GROUP_MAX_JOBS || 1 + w->group_calls + cost + 1 > PG_REQ_MAX_CALLS) {
 		flush_group(w);
+		cost = group_cost(NULL, f->writes);
+	}
 	if (w->group_tail)
 		w->group_tail->next = f;
 	else
 		w->group = f;
 	w->group_tail = f;
 	w->group_n++;
-	w->group_calls += 1 + f->writes->ncalls;
+	w->group_calls += cost;
 }
 
 /* A fail request in flight: its job's kind, to count the outcome (retried, dead or refused). */
