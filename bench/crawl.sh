@@ -3,7 +3,7 @@
 # (politeness relaxed: host_concurrency 16, host_delay 0) and reports pages/s beside `wget --recursive
 # --no-parent` of the same site in the same run. Usage: bench/crawl.sh [DOCS_DIR]
 #   env: PGKB_BIN_DIR (a built tree; default: builds build-release), CRAWL_PROCESSES (1), CRAWL_CONCURRENCY (64),
-#        CRAWL_POOL_SIZE (8), CRAWL_NO_CEILING (skip the pgbench ceiling)
+#        CRAWL_POOL_SIZE (4, the default), CRAWL_NO_CEILING (skip the pgbench ceiling)
 . "$(dirname "$0")/lib.sh"
 DOCS=${1:-/usr/share/doc/postgresql-doc-15/html}
 [ -f "$DOCS/index.html" ] || { echo "no $DOCS/index.html (apt-get install postgresql-doc-15)" >&2; exit 1; }
@@ -18,7 +18,7 @@ bench_nginx "$DOCS"
 
 cat >"$B_DIR/pgkb.yaml" <<EOF
 log: {level: warn}
-database: {pool_size: ${CRAWL_POOL_SIZE:-8}}
+database: {pool_size: ${CRAWL_POOL_SIZE:-4}}
 workers:
   crawl: {processes: ${CRAWL_PROCESSES:-1}, concurrency: ${CRAWL_CONCURRENCY:-64}}
   ingest: {processes: 0}

@@ -383,8 +383,9 @@ void pgc_send(struct pg_conn *c, struct pg_req *req)
 			c->exp[c->nexp++] = (struct expect){stmt, i};
 		}
 		const char *params[PG_MAX_PARAMS];
-		pg_req_params(req, i, params);
-		if (!PQsendQueryPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0))
+		int lengths[PG_MAX_PARAMS], formats[PG_MAX_PARAMS];
+		pg_req_params_fmt(req, i, params, lengths, formats);
+		if (!PQsendQueryPrepared(c->pg, stmt->name, stmt->nparams, params, lengths, formats, 0))
 			goto broken;
 		c->exp[c->nexp++] = (struct expect){NULL, i};
 	}

@@ -13,6 +13,7 @@ struct pg_pool {
 	struct pg_conn *listener;
 	struct pg_pool_opts opts;
 	struct pg_req *head, *tail; /* FIFO of requests waiting for a connection */
+	struct pg_req *first_tail;  /* the last of the requests queued with pool_submit_first, at the head */
 	int queued, in_flight;
 	bool closing;
 };
@@ -27,6 +28,8 @@ static void dispatch(struct pg_pool *p)
 		p->head = req->next;
 		if (!p->head)
 			p->tail = NULL;
+		if (p->first_tail == req)
+			p->first_tail = NULL;
 		req->next = NULL;
 		p->queued--;
 		p->in_flight++;
@@ -89,21 +92,32 @@ struct pg_pool *pool_new(struct ev_loop *loop, const struct pg_conninfo *ci, con
 	return p;
 }
 
-void pool_submit(struct pg_pool *p, struct pg_req *req)
+static void enqueue(struct pg_pool *p, struct pg_req *req, bool first)
 {
 	struct wrap *w = xmalloc(sizeof *w);
 	*w = (struct wrap){p, req->cb, req->arg};
 	req->cb = on_done;
 	req->arg = w;
-	req->next = NULL;
-	if (p->tail)
-		p->tail->next = req;
-	else
-		p->head = req;
-	p->tail = req;
+	struct pg_req **at = first ? (p->first_tail ? &p->first_tail->next : &p->head) : (p->tail ? &p->tail->next : &p->head);
+	req->next = *at;
+	*at = req;
+	if (!req->next)
+		p->tail = req;
+	if (first)
+		p->first_tail = req;
 	p->queued++;
 	if (!p->closing)
 		dispatch(p);
+}
+
+void pool_submit(struct pg_pool *p, struct pg_req *req)
+{
+	enqueue(p, req, false);
+}
+
+void pool_submit_first(struct pg_pool *p, struct pg_req *req)
+{
+	enqueue(p, req, true);
 }
 
 int pool_pending(const struct pg_pool *p)
@@ -139,7 +153,7 @@ void pool_free(struct pg_pool *p)
 		req->cb(req, &out, req->arg);
 		pg_req_free(req);
 	}
-	p->tail = NULL;
+	p->tail = p->first_tail = NULL;
 	for (int i = 0; i < p->size; i++)
 		pgc_free(p->conns[i]);
 	pgc_free(p->listener);

@@ -27,6 +27,10 @@ struct pg_pool *pool_new(struct ev_loop *loop, const struct pg_conninfo *ci, con
 /* Queues a request; it runs when a connection is free (requests wait while the database is unreachable).
  * The pool owns req from here; its callback runs exactly once. */
 void pool_submit(struct pg_pool *pool, struct pg_req *req);
+/* Same, ahead of the requests queued with pool_submit (behind earlier pool_submit_first ones): for short
+ * requests that keep work flowing (claiming jobs, loading what they need, reserving a host's slot), which
+ * would otherwise wait behind long writes while the workers idle. */
+void pool_submit_first(struct pg_pool *pool, struct pg_req *req);
 /* Requests queued or in flight. */
 int pool_pending(const struct pg_pool *pool);
 /* Connections currently ready or busy (for metrics and health). */

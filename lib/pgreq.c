@@ -47,11 +47,52 @@ void pg_req_addl(struct pg_req *req, const struct pg_stmt *stmt, ...)
 	pg_req_add(req, stmt, params);
 }
 
+static struct pg_call *last_call(struct pg_req *req);
+
 void pg_req_params(const struct pg_req *req, int i, const char **out)
 {
+	pg_req_params_fmt(req, i, out, NULL, NULL);
+}
+
+void pg_req_params_fmt(const struct pg_req *req, int i, const char **out, int *lengths, int *formats)
+{
 	const struct pg_call *c = &req->calls[i];
-	for (int p = 0; p < c->nparams; p++)
+	for (int p = 0; p < c->nparams; p++) {
 		out[p] = c->param_off[p] == SIZE_MAX ? NULL : req->params.data + c->param_off[p];
+		if (lengths)
+			lengths[p] = c->binary & (1u << p) ? c->param_len[p] : 0;
+		if (formats)
+			formats[p] = (c->binary >> p) & 1u;
+	}
+}
+
+void pg_req_bytes(struct pg_req *req, int p, const void *data, size_t len)
+{
+	struct pg_call *c = last_call(req);
+	if (p < 0 || p >= c->nparams || len > INT32_MAX) {
+		fprintf(stderr, "pgkb: binary parameter %d of %s is out of range\n", p, c->stmt->name);
+		abort();
+	}
+	c->param_off[p] = req->params.len;
+	c->param_len[p] = (int)len;
+	c->binary |= 1u << p;
+	buf_append(&req->params, data, len);
+}
+
+void pg_req_copy_call(struct pg_req *req, const struct pg_req *src, int i)
+{
+	const struct pg_call *c = &src->calls[i];
+	const char *p[PG_MAX_PARAMS];
+	pg_req_params(src, i, p);
+	for (int k = 0; k < c->nparams; k++)
+		if (c->binary & (1u << k))
+			p[k] = NULL; /* set below */
+	pg_req_add(req, c->stmt, p);
+	for (int k = 0; k < c->nparams; k++)
+		if (c->binary & (1u << k))
+			pg_req_bytes(req, k, src->params.data + c->param_off[k], (size_t)c->param_len[k]);
+	req->calls[req->ncalls - 1].row = c->row;
+	req->calls[req->ncalls - 1].once = c->once;
 }
 
 static struct pg_call *last_call(struct pg_req *req)
@@ -106,6 +147,41 @@ void pg_array_close(struct buf *b)
 	if (!b->len)
 		buf_putc(b, '{');
 	buf_putc(b, '}');
+}
+
+static void put_be32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+	                      (unsigned char)v};
+	buf_append(b, x, sizeof x);
+}
+
+void pg_bytea_array_add(struct pg_bytea_array *a, const void *data, size_t len)
+{
+	a->n++;
+	if (!data) {
+		a->has_null = true;
+		put_be32(&a->elems, UINT32_MAX); /* length -1 */
+		return;
+	}
+	put_be32(&a->elems, (uint32_t)len);
+	buf_append(&a->elems, data, len);
+}
+
+#define BYTEA_OID 17 /* pg_type.oid of bytea, fixed in every PostgreSQL */
+
+void pg_bytea_array_end(struct pg_bytea_array *a, struct buf *out)
+{
+	put_be32(out, a->n ? 1 : 0); /* dimensions */
+	put_be32(out, a->has_null);
+	put_be32(out, BYTEA_OID);
+	if (a->n) {
+		put_be32(out, (uint32_t)a->n); /* length of the dimension */
+		put_be32(out, 1);              /* its lower bound */
+	}
+	buf_append(out, a->elems.data, a->elems.len);
+	buf_free(&a->elems);
+	*a = (struct pg_bytea_array){BUF_INIT, 0, false};
 }
 
 const char *pg_value(const PGresult *res, int row, int col)

@@ -38,6 +38,8 @@ struct pg_call {
 	const struct pg_stmt *stmt;
 	int nparams;
 	size_t param_off[PG_MAX_PARAMS]; /* offsets into req->params; SIZE_MAX means SQL NULL */
+	int param_len[PG_MAX_PARAMS];    /* the length of a binary parameter */
+	unsigned binary;                 /* bit p: parameter p is sent in binary (pg_req_bytes) */
 	bool row;                        /* see pg_req_row */
 	bool once;                       /* see pg_req_once */
 };
@@ -67,14 +69,32 @@ void pg_req_addl(struct pg_req *req, const struct pg_stmt *stmt, ...);
  * whole. */
 void pg_req_row(struct pg_req *req);
 void pg_req_once(struct pg_req *req);
+/* Makes parameter p of the call added last the len bytes at data, sent in binary (no hex text to encode and
+ * decode): the statement must take it as bytea, or as bytea[] in a row (pg_req_row). */
+void pg_req_bytes(struct pg_req *req, int p, const void *data, size_t len);
+/* Appends a copy of src's call i to req, parameters, formats and marks included. */
+void pg_req_copy_call(struct pg_req *req, const struct pg_req *src, int i);
 void pg_req_free(struct pg_req *req);
-/* The parameter pointers of call i, valid while the request lives. */
+/* The parameter pointers of call i, valid while the request lives; lengths and formats (1: binary) as libpq
+ * takes them, when not NULL. */
 void pg_req_params(const struct pg_req *req, int i, const char **out);
+void pg_req_params_fmt(const struct pg_req *req, int i, const char **out, int *lengths, int *formats);
 
 /* Builds a PostgreSQL array literal in b, one element per call (NULL: SQL NULL); pg_array_close ends it
  * ("{}" when empty). */
 void pg_array_add(struct buf *b, const char *v);
 void pg_array_close(struct buf *b);
+
+/* Builds a one-dimensional bytea[] in PostgreSQL's binary array format (a binary parameter, pg_req_bytes):
+ * pg_bytea_array_add once per element (data NULL: SQL NULL), then pg_bytea_array_end writes the array to out
+ * and frees the builder. */
+struct pg_bytea_array {
+	struct buf elems;
+	int n;
+	bool has_null;
+};
+void pg_bytea_array_add(struct pg_bytea_array *a, const void *data, size_t len);
+void pg_bytea_array_end(struct pg_bytea_array *a, struct buf *out);
 
 /* Result helpers: the text of (row, col) or NULL for SQL NULL; integer conversions default to 0. */
 const char *pg_value(const PGresult *res, int row, int col);

@@ -258,20 +258,6 @@ static void fetch_transient(struct fetch *f, const char *error, long http_status
 	job_fail(fetch_end(f), error, false);
 }
 
-static char *hex_bytea(const char *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	char *s = xmalloc(2 * n + 3), *o = s;
-	*o++ = '\\';
-	*o++ = 'x';
-	for (size_t i = 0; i < n; i++) {
-		*o++ = hx[(unsigned char)p[i] >> 4];
-		*o++ = hx[(unsigned char)p[i] & 15];
-	}
-	*o = '\0';
-	return s;
-}
-
 /* The media type of a Content-Type, lower-cased, into out; guessed from the URL when absent. */
 static void media_type(const char *ctype, const char *url, char *out, size_t cap)
 {
@@ -386,11 +372,10 @@ static void store_page(struct fetch *f, struct http_response *resp, const char *
 	} else if (f->old_hash && strcmp(f->old_hash, hash) == 0) {
 		pg_req_addl(w, &doc_unchanged, f->doc_id, hs, resp->etag, resp->last_modified, final_url, redirects);
 	} else {
-		char *body = hex_bytea(resp->body.data ? resp->body.data : "", resp->body.len);
-		pg_req_addl(w, &doc_store, f->doc_id, body, resp->content_type ? resp->content_type : mt, hs, resp->etag,
+		pg_req_addl(w, &doc_store, f->doc_id, NULL, resp->content_type ? resp->content_type : mt, hs, resp->etag,
 		            resp->last_modified, hash, final_url, redirects);
+		pg_req_bytes(w, 1, resp->body.data ? resp->body.data : "", resp->body.len);
 		pg_req_row(w);
-		free(body);
 	}
 	fetch_commit_links(f, w, links);
 	free(links);
@@ -680,7 +665,7 @@ static void on_loads_flush(struct ev_loop *loop, ev_prepare *p, int revents)
 	struct pg_req *req = pg_req_new(on_loaded, items);
 	pg_req_addl(req, &doc_load, js);
 	free(js);
-	pool_submit(worker_pool(loads.w), req);
+	pool_submit_first(worker_pool(loads.w), req);
 }
 
 /* Settles crawl again at the end of this loop iteration, after the commit that asked for it. */

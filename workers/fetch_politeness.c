@@ -345,7 +345,7 @@ static void gate_kick(struct gate *g)
 	struct pg_req *req = pg_req_new(on_reserved, xstrdup(g->host));
 	pg_req_addl(req, &host_reserve_stmt, g->host, delay, conc, lease);
 	pg_req_addl(req, &queue_async_commit); /* a reservation lost in a crash only frees its slot early */
-	pool_submit(worker_pool(pl.w), req);
+	pool_submit_first(worker_pool(pl.w), req);
 }
 
 struct polite_req *polite_get(const char *url, const char *const *headers, polite_cb cb, void *arg)

@@ -107,11 +107,8 @@ static void free_run(struct job_run *r)
 static struct pg_req *req_clone(const struct pg_req *req)
 {
 	struct pg_req *c = pg_req_new(req->cb, req->arg);
-	for (int i = 0; i < req->ncalls; i++) {
-		const char *p[PG_MAX_PARAMS];
-		pg_req_params(req, i, p);
-		pg_req_add(c, req->calls[i].stmt, p);
-	}
+	for (int i = 0; i < req->ncalls; i++)
+		pg_req_copy_call(c, req, i);
 	return c;
 }
 
@@ -293,31 +290,50 @@ static void fenced_free(struct fenced *f)
 	free(f);
 }
 
-/* The rows of stmt in a group's writes (pg_req_row), as one call: each parameter the array of their values. */
+/* The rows of stmt in a group's writes (pg_req_row), as one call: each parameter the array of their values, a
+ * text array literal, or a binary bytea[] for a binary parameter (pg_req_bytes). */
 static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_stmt *stmt)
 {
 	struct buf arrays[PG_MAX_PARAMS];
+	unsigned binary = 0;
 	for (int k = 0; k < stmt->nparams; k++)
 		arrays[k] = (struct buf)BUF_INIT;
+	struct pg_bytea_array bin[PG_MAX_PARAMS] = {0};
+	for (struct fenced *f = head; f; f = f->next) /* a parameter binary in one row is binary in all */
+		for (int i = 0; i < f->writes->ncalls; i++)
+			if (f->writes->calls[i].row && f->writes->calls[i].stmt == stmt && f->at[i] == -2)
+				binary |= f->writes->calls[i].binary;
 	for (struct fenced *f = head; f; f = f->next)
 		for (int i = 0; i < f->writes->ncalls; i++) {
 			const struct pg_call *c = &f->writes->calls[i];
 			if (!c->row || c->stmt != stmt || f->at[i] != -2)
 				continue;
 			const char *p[PG_MAX_PARAMS];
-			pg_req_params(f->writes, i, p);
-			for (int k = 0; k < stmt->nparams; k++)
-				pg_array_add(&arrays[k], p[k]);
+			int len[PG_MAX_PARAMS];
+			pg_req_params_fmt(f->writes, i, p, len, NULL);
+			for (int k = 0; k < stmt->nparams; k++) {
+				if (binary & (1u << k))
+					pg_bytea_array_add(&bin[k], p[k], (size_t)len[k]);
+				else
+					pg_array_add(&arrays[k], p[k]);
+			}
 			f->at[i] = -1;
 		}
 	const char *params[PG_MAX_PARAMS];
 	for (int k = 0; k < stmt->nparams; k++) {
 		pg_array_close(&arrays[k]);
-		params[k] = buf_str(&arrays[k]);
+		params[k] = binary & (1u << k) ? NULL : buf_str(&arrays[k]);
 	}
 	pg_req_add(req, stmt, params);
-	for (int k = 0; k < stmt->nparams; k++)
+	for (int k = 0; k < stmt->nparams; k++) {
+		if (binary & (1u << k)) {
+			struct buf b = BUF_INIT;
+			pg_bytea_array_end(&bin[k], &b);
+			pg_req_bytes(req, k, b.data, b.len);
+			buf_free(&b);
+		}
 		buf_free(&arrays[k]);
+	}
 }
 
 static bool same_call(const struct pg_req *a, int i, const struct pg_req *b, int j)
@@ -325,11 +341,15 @@ static bool same_call(const struct pg_req *a, int i, const struct pg_req *b, int
 	if (a->calls[i].stmt != b->calls[j].stmt)
 		return false;
 	const char *p[PG_MAX_PARAMS], *q[PG_MAX_PARAMS];
-	pg_req_params(a, i, p);
-	pg_req_params(b, j, q);
-	for (int k = 0; k < a->calls[i].nparams; k++)
-		if ((p[k] == NULL) != (q[k] == NULL) || (p[k] && strcmp(p[k], q[k]) != 0))
+	int pl[PG_MAX_PARAMS], ql[PG_MAX_PARAMS], pf[PG_MAX_PARAMS], qf[PG_MAX_PARAMS];
+	pg_req_params_fmt(a, i, p, pl, pf);
+	pg_req_params_fmt(b, j, q, ql, qf);
+	for (int k = 0; k < a->calls[i].nparams; k++) {
+		if ((p[k] == NULL) != (q[k] == NULL) || pf[k] != qf[k] || pl[k] != ql[k])
 			return false;
+		if (p[k] && (pf[k] ? memcmp(p[k], q[k], (size_t)pl[k]) : strcmp(p[k], q[k])) != 0)
+			return false;
+	}
 	return true;
 }
 
@@ -354,9 +374,7 @@ static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_d
 			f->at[i] = -2; /* placed below */
 			if (c->row || c->once)
 				continue;
-			const char *p[PG_MAX_PARAMS];
-			pg_req_params(f->writes, i, p);
-			pg_req_add(req, c->stmt, p);
+			pg_req_copy_call(req, f->writes, i);
 			f->at[i] = req->ncalls - 1;
 		}
 	}
@@ -373,9 +391,7 @@ static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_d
 				if (same_call(f->writes, i, req, j))
 					f->at[i] = j;
 			if (f->at[i] == -2) {
-				const char *p[PG_MAX_PARAMS];
-				pg_req_params(f->writes, i, p);
-				pg_req_add(req, f->writes->calls[i].stmt, p);
+				pg_req_copy_call(req, f->writes, i);
 				f->at[i] = req->ncalls - 1;
 			}
 		}
@@ -644,7 +660,7 @@ static void try_claim(struct worker *w)
 		pg_req_addl(req, &queue_async_commit);
 		pg_req_addl(req, &queue_claim, k->handler->kind, want, w->id, lease);
 		w->claim_in_flight = true;
-		pool_submit(w->pool, req);
+		pool_submit_first(w->pool, req);
 		return;
 	}
 }
@@ -907,6 +923,11 @@ int worker_main(const struct worker_opts *o)
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	struct pg_pool_opts po = {
 		.size = o->cfg->pool_size,
+		/* A worker prepares each statement once per connection and runs it thousands of times, mostly over
+		 * arrays whose length changes every time: custom plans (PostgreSQL's default) would plan nearly every
+		 * execution again. Every statement a worker sends is an indexed OLTP statement that its generic plan
+		 * serves well. */
+		.setup_sql = "SET plan_cache_mode = force_generic_plan",
 		.listen_sql = w->nkinds ? "LISTEN pgkb_jobs" : NULL,
 		.on_notify = on_notify,
 		.on_listen_ready = on_listen_ready,

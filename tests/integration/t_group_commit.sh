@@ -17,7 +17,8 @@ wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'pg
 
 poison=$(sql "WITH j AS (
 	INSERT INTO pgkb.jobs (kind, payload, max_attempts)
-	SELECT 'noop', CASE WHEN g = 30 THEN '{\"log\": true, \"poison\": 1}' ELSE '{\"log\": true}' END::jsonb, 1
+	SELECT 'noop', jsonb_build_object('log', true, 'note', E'quote \" backslash \\\\ {brace}, comma NULL')
+	               || CASE WHEN g = 30 THEN '{\"poison\": 1}' ELSE '{}' END::jsonb, 1
 	  FROM generate_series(1, 60) g ORDER BY g RETURNING id, payload)
 	SELECT id FROM j WHERE payload ? 'poison'")
 wait_for "SELECT count(*) = 0 FROM pgkb.jobs WHERE kind = 'noop' AND state IN ('queued', 'running')" 30 "all jobs finished"
@@ -26,6 +27,8 @@ assert_eq "$(sql "SELECT count(*) FROM pgkb.job_history WHERE kind = 'noop' AND 
 	"every job but the poisoned one succeeded"
 assert_eq "$(sql "SELECT count(*) || ' ' || count(DISTINCT job_id) FROM pgkb.noop_log")" "59 59" \
 	"each succeeded job is logged exactly once"
+assert_eq "$(sql "SELECT count(*) FROM pgkb.noop_log WHERE payload ->> 'note' = E'quote \" backslash \\\\ {brace}, comma NULL'")" "59" \
+	"values with quotes, backslashes, braces and commas survive the rows' array literals"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.noop_log WHERE job_id = $poison")" "0" "the poisoned job wrote nothing"
 assert_eq "$(sql "SELECT state FROM pgkb.jobs WHERE id = $poison")" "dead" "the poisoned job failed (one attempt)"
 assert_match "$(sql "SELECT last_error FROM pgkb.jobs WHERE id = $poison")" \
