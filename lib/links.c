@@ -1,4 +1,4 @@
-/* Link extraction: <a>/<area> hrefs via libxml2's HTML parser, Markdown links of llms.txt; resolved,
+/* Link extraction: <a>/<area> hrefs via libxml2's HTML tokenizer (SAX, no tree), Markdown links of llms.txt; resolved,
  * deduplicated. */
 #include "links.h"
 
@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
 #include "mem.h"
@@ -110,26 +111,6 @@ void links_robots_directives(const char *content, bool *noindex, bool *nofollow)
 
 /* --- HTML --- */
 
-/* Next node in document order, or NULL at the end. */
-static xmlNode *walk_next(xmlNode *n)
-{
-	if (n->type == XML_ELEMENT_NODE && n->children)
-		return n->children;
-	while (n) {
-		if (n->next)
-			return n->next;
-		n = n->parent;
-		if (n && (n->type == XML_HTML_DOCUMENT_NODE || n->type == XML_DOCUMENT_NODE))
-			return NULL;
-	}
-	return NULL;
-}
-
-static bool is_elem(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && n->name && strcasecmp((const char *)n->name, name) == 0;
-}
-
 /* True when the space-separated attribute value has token (case-insensitive). */
 static bool has_token(const char *v, const char *token)
 {
@@ -144,51 +125,79 @@ static bool has_token(const char *v, const char *token)
 	return false;
 }
 
-/* First pass: the first <base href> and the <meta name="robots"> directives. */
-static void scan_head(xmlDoc *doc, struct collector *c, const char *page)
+/* What the SAX pass keeps of a page: the first <base href>, the <meta name="robots"> directives, and each
+ * <a href> / <area href> in document order. Links are resolved after the pass, against the first base
+ * wherever it stands. No tree is built: libxml2 only tokenizes. */
+struct html_scan {
+	struct collector *c;
+	char *base_href; /* the first <base href>, raw */
+	char **hrefs;
+	size_t n, cap;
+};
+
+static const char *attr(const xmlChar **atts, const char *name)
 {
-	bool have_base = false;
-	for (xmlNode *n = doc->children; n; n = walk_next(n)) {
-		if (!have_base && is_elem(n, "base")) {
-			char *href = (char *)xmlGetProp(n, (const xmlChar *)"href");
-			if (href) {
-				have_base = true;
-				char *b = url_resolve(page, href);
-				if (b) {
-					free(c->base);
-					c->base = b;
-				}
-				xmlFree(href);
-			}
-		} else if (is_elem(n, "meta")) {
-			char *name = (char *)xmlGetProp(n, (const xmlChar *)"name");
-			if (name && strcasecmp(name, "robots") == 0) {
-				char *content = (char *)xmlGetProp(n, (const xmlChar *)"content");
-				links_robots_directives(content, &c->out->noindex, &c->out->nofollow);
-				xmlFree(content);
-			}
-			xmlFree(name);
+	for (size_t i = 0; atts && atts[i]; i += 2)
+		if (strcasecmp((const char *)atts[i], name) == 0)
+			return atts[i + 1] ? (const char *)atts[i + 1] : "";
+	return NULL;
+}
+
+static void on_start_element(void *ctx, const xmlChar *tag, const xmlChar **atts)
+{
+	struct html_scan *s = ctx;
+	const char *name = (const char *)tag;
+	if (strcasecmp(name, "a") == 0 || strcasecmp(name, "area") == 0) {
+		const char *href = attr(atts, "href");
+		if (!href)
+			return;
+		const char *rel = attr(atts, "rel");
+		if (rel && has_token(rel, "nofollow")) {
+			s->c->out->skipped_nofollow++;
+			return;
 		}
+		if (s->n == s->cap) {
+			s->cap = s->cap ? 2 * s->cap : 64;
+			s->hrefs = xrealloc(s->hrefs, s->cap * sizeof *s->hrefs);
+		}
+		s->hrefs[s->n++] = xstrdup(href);
+	} else if (strcasecmp(name, "base") == 0) {
+		const char *href = attr(atts, "href");
+		if (href && !s->base_href)
+			s->base_href = xstrdup(href);
+	} else if (strcasecmp(name, "meta") == 0) {
+		const char *n = attr(atts, "name");
+		if (n && strcasecmp(n, "robots") == 0)
+			links_robots_directives(attr(atts, "content"), &s->c->out->noindex, &s->c->out->nofollow);
 	}
 }
 
-/* Second pass: every <a href> and <area href>. */
-static void scan_links(xmlDoc *doc, struct collector *c)
+/* Runs libxml2's HTML tokenizer over the page with on_start_element as its only callback. */
+static void scan_html(struct html_scan *s, const char *html, size_t len, const char *enc, int opts)
 {
-	for (xmlNode *n = doc->children; n && !c->out->truncated; n = walk_next(n)) {
-		if (!is_elem(n, "a") && !is_elem(n, "area"))
-			continue;
-		char *href = (char *)xmlGetProp(n, (const xmlChar *)"href");
-		if (!href)
-			continue;
-		char *rel = (char *)xmlGetProp(n, (const xmlChar *)"rel");
-		if (rel && has_token(rel, "nofollow"))
-			c->out->skipped_nofollow++;
-		else
-			collect(c, href);
-		xmlFree(rel);
-		xmlFree(href);
+	htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
+	if (!ctxt)
+		return;
+	htmlSAXHandler *sax = xmlMalloc(sizeof *sax);
+	if (!sax) {
+		htmlFreeParserCtxt(ctxt);
+		return;
 	}
+	memset(sax, 0, sizeof *sax);
+	sax->startElement = on_start_element;
+	xmlFree(ctxt->sax);
+	ctxt->sax = sax; /* freed with the context */
+	ctxt->userData = s;
+	htmlCtxtUseOptions(ctxt, opts);
+	if (enc) {
+		xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(enc);
+		if (h)
+			xmlSwitchToEncoding(ctxt, h);
+	}
+	htmlParseDocument(ctxt);
+	if (ctxt->myDoc)
+		xmlFreeDoc(ctxt->myDoc);
+	htmlFreeParserCtxt(ctxt);
 }
 
 /* The encoding to hand libxml2: the caller's charset; none (libxml2 then reads a BOM or <meta> charset) when
@@ -218,16 +227,24 @@ int links_from_html(const char *html, size_t len, const char *page_url, const ch
 	if (html && len > 0 && len <= INT_MAX) {
 		int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
 		           HTML_PARSE_COMPACT;
-		const char *enc = choose_encoding(html, len, charset);
-		htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, enc, opts);
-		if (!doc && enc)
-			doc = htmlReadMemory(html, (int)len, NULL, NULL, opts);
-		if (doc) {
-			scan_head(doc, &c, c.self);
-			if (!out->nofollow)
-				scan_links(doc, &c);
-			xmlFreeDoc(doc);
+		struct html_scan s = {.c = &c};
+		scan_html(&s, html, len, choose_encoding(html, len, charset), opts);
+		if (s.base_href) {
+			char *b = url_resolve(c.self, s.base_href);
+			if (b) {
+				free(c.base);
+				c.base = b;
+			}
 		}
+		for (size_t i = 0; i < s.n; i++) {
+			if (!out->nofollow)
+				collect(&c, s.hrefs[i]);
+			free(s.hrefs[i]);
+		}
+		if (out->nofollow)
+			out->skipped_nofollow = 0;
+		free(s.hrefs);
+		free(s.base_href);
 	}
 	collector_done(&c);
 	return 0;

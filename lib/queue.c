@@ -27,25 +27,15 @@ const struct pg_stmt queue_async_commit = {
 	0,
 };
 
-const struct pg_stmt queue_fence = {
-	"pgkb_fence",
-	"SELECT pgkb.fence_all($1::bigint[], $2, $3::int[])",
+const struct pg_stmt queue_complete = {
+	"pgkb_complete",
+	"SELECT pgkb.complete($1::bigint[], $2::int[], $3)",
 	3,
 };
 
-const struct pg_stmt queue_complete = {
-	"pgkb_complete",
-	"WITH done AS ("
-	"  DELETE FROM pgkb.jobs j"
-	"   WHERE j.id = ANY($1::bigint[]) AND j.lease_owner = $3 AND j.state = 'running'"
-	"     AND j.attempts = ($2::int[])[array_position($1::bigint[], j.id)]"
-	"  RETURNING j.id, j.kind, j.payload, j.priority, j.attempts, j.last_error, j.lease_owner,"
-	"            j.created_at, j.started_at) "
-	"INSERT INTO pgkb.job_history"
-	"  (id, kind, payload, priority, state, attempts, last_error, worker, created_at, started_at, finished_at) "
-	"SELECT id, kind, payload, priority, 'succeeded', attempts, last_error, lease_owner, created_at, started_at,"
-	"       clock_timestamp() FROM done "
-	"RETURNING id",
+const struct pg_stmt queue_complete_fenced = {
+	"pgkb_complete_fenced",
+	"SELECT pgkb.complete_fenced($1::bigint[], $2::int[], $3)",
 	3,
 };
 

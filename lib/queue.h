@@ -27,12 +27,12 @@ extern const struct pg_stmt queue_claim;
 /* Makes the current (implicit) transaction commit asynchronously: used for claims, whose loss in a crash
  * only means the job is claimed again. */
 extern const struct pg_stmt queue_async_commit;
-/* Fence: raises QUEUE_SQLSTATE_FENCED unless each job of $1 (bigint[]) is still leased to owner $2 for its
- * attempt in $3 (int[]); the error names those that are not. */
-extern const struct pg_stmt queue_fence;
 /* Complete: deletes the jobs in $1 (bigint[]) at attempts $2 (int[]) leased to $3 and moves them to
  * pgkb.job_history as succeeded. Rows: the ids completed (the others were no longer ours). */
 extern const struct pg_stmt queue_complete;
+/* The same as the fence of a result transaction, sent first: raises QUEUE_SQLSTATE_FENCED, naming them, unless
+ * every job was still leased to $3 at its attempt, so a worker whose lease was taken over writes nothing. */
+extern const struct pg_stmt queue_complete_fenced;
 /* Fail one job ($1 id, $2 attempt, $3 owner, $4 error, $5 retry delay ms, $6 permanent bool): back to queued
  * at now + delay, or dead when permanent or out of attempts. Rows: the new state (none when fenced). */
 extern const struct pg_stmt queue_fail;

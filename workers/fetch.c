@@ -61,16 +61,14 @@ static const struct pg_stmt doc_load = {
  * fetches in one statement. */
 static const struct pg_stmt doc_store = {
 	"pgkb_fetch_store",
-	"WITH v AS ("
-	" SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],"
-	"                      $8::text[], $9::jsonb[])"
-	"   AS v(id, body, content_type, http_status, etag, last_modified, content_hash, final_url, redirects)"
-	"), d AS ("
-	" UPDATE pgkb.documents d SET status = 'fetched', body = v.body, content_type = v.content_type,"
-	"        http_status = v.http_status, etag = v.etag, last_modified = v.last_modified,"
-	"        content_hash = v.content_hash, final_url = v.final_url, redirects = v.redirects,"
-	"        fetched_at = now(), error = NULL"
-	"   FROM v WHERE d.id = v.id RETURNING d.id)"
+	/* only the ids are joined, the other columns are read by position: a hash join never copies bodies;
+	 * updated_at set here skips the row trigger (schema/076_documents_updated_at.sql) */
+	"WITH d AS ("
+	" UPDATE pgkb.documents d SET status = 'fetched', body = ($2::bytea[])[k.i], content_type = ($3::text[])[k.i],"
+	"        http_status = ($4::int[])[k.i], etag = ($5::text[])[k.i], last_modified = ($6::text[])[k.i],"
+	"        content_hash = ($7::text[])[k.i], final_url = ($8::text[])[k.i], redirects = ($9::jsonb[])[k.i],"
+	"        fetched_at = now(), error = NULL, updated_at = now()"
+	"   FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i) WHERE d.id = k.id RETURNING d.id)"
 	" INSERT INTO pgkb.jobs (kind, payload) SELECT 'ingest', jsonb_build_object('document_id', d.id) FROM d",
 	9,
 };

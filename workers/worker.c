@@ -239,7 +239,7 @@ static void on_written(struct pg_req *req, const struct pg_outcome *out, void *a
 		log_warn("result of %s refused: %s", req->calls[0].stmt->name, out->error);
 	} else if (!out->ok) {
 		log_error("%s failed: %s", req->calls[0].stmt->name, out->error);
-	} else if (req->calls[0].stmt == &queue_fence) {
+	} else if (req->calls[0].stmt == &queue_complete_fenced) {
 		w->completed++;
 	}
 	maybe_exit(w);
@@ -261,7 +261,7 @@ struct fenced {
 };
 
 /* Hands the writes' callback the outcome of the writes alone, results[i] for writes' statement i (NULL for a
- * row, pg_req_row); the fence and the completion are left out. */
+ * row, pg_req_row); the fenced completion is left out. */
 static void fenced_after(const struct fenced *f, struct pg_req *req, const struct pg_outcome *out)
 {
 	if (!f->after)
@@ -353,9 +353,9 @@ static bool same_call(const struct pg_req *a, int i, const struct pg_req *b, int
 	return true;
 }
 
-/* The transaction of one or more jobs' results: one fence for them all; their writes, plain calls in job
- * order, then one call per statement of rows (pg_req_row), then each distinct once-call (pg_req_once); one
- * completion. Records in each f->at where its calls went. */
+/* The transaction of one or more jobs' results: their completion, which is also their fence
+ * (queue_complete_fenced); then their writes, plain calls in job order, one call per statement of rows
+ * (pg_req_row), each distinct once-call (pg_req_once). Records in each f->at where its calls went. */
 static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_done_cb cb, void *arg)
 {
 	struct pg_req *req = pg_req_new(cb, arg);
@@ -366,7 +366,7 @@ static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_d
 	}
 	queue_array_close(&ids);
 	queue_array_close(&atts);
-	pg_req_addl(req, &queue_fence, buf_str(&ids), w->id, buf_str(&atts));
+	pg_req_addl(req, &queue_complete_fenced, buf_str(&ids), buf_str(&atts), w->id);
 	for (struct fenced *f = head; f; f = f->next) {
 		f->at = xrealloc(f->at, ((size_t)f->writes->ncalls + 1) * sizeof *f->at);
 		for (int i = 0; i < f->writes->ncalls; i++) {
@@ -395,7 +395,6 @@ static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_d
 				f->at[i] = req->ncalls - 1;
 			}
 		}
-	pg_req_addl(req, &queue_complete, buf_str(&ids), buf_str(&atts), w->id);
 	buf_free(&ids);
 	buf_free(&atts);
 	return req;
@@ -450,7 +449,7 @@ static void submit_fenced(struct worker *w, struct fenced *f)
 }
 
 /* A group commit: the fenced results of several jobs that finished in one loop iteration, in one transaction
- * (one round trip, one commit, one fence and one completion for all, one call per statement of rows). When it
+ * (one round trip, one commit, one fenced completion for all, one call per statement of rows). When it
  * fails (one job's fence or writes), each result is sent again alone, so only the job at fault is affected. */
 struct group_ctx {
 	struct worker *w;
@@ -512,10 +511,9 @@ void job_succeed_with(struct job_run *r, struct pg_req *writes)
 	                     writes ? writes->arg : NULL, writes ? writes : pg_req_new(NULL, NULL), NULL, NULL};
 	w->writes_in_flight++;
 	end_run(r);
-	/* joins this loop iteration's group (flushed by on_flush), which must fit one request: fence, calls,
-	 * completion */
+	/* joins this loop iteration's group (flushed by on_flush), which must fit one request: completion, calls */
 	int cost = group_cost(w->group, f->writes);
-	if (w->group_n == GROUP_MAX_JOBS || 1 + w->group_calls + cost + 1 > PG_REQ_MAX_CALLS) {
+	if (w->group_n == GROUP_MAX_JOBS || 1 + w->group_calls + cost > PG_REQ_MAX_CALLS) {
 		flush_group(w);
 		cost = group_cost(NULL, f->writes);
 	}

@@ -41,8 +41,8 @@ assert_eq "$(sql "SELECT worker <> '$owner' FROM pgkb.noop_log WHERE job_id = $i
 assert_match "$(cat "$T_DIR/sup.log")" "rescued job $id \\(noop\\) from an expired lease" "the rescue is logged"
 kill -CONT "$frozen"
 deadline=$(( $(date +%s) + 10 ))
-until grep -q "\[noop-[12] $frozen\] result of pgkb_fence refused: pgkb: job $id is no longer leased" "$T_DIR/sup.log" || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.2; done
-assert_match "$(cat "$T_DIR/sup.log")" "\\[noop-[12] $frozen\\] result of pgkb_fence refused: pgkb: job $id is no longer leased" "the resumed worker's late completion is refused"
+until grep -q "\[noop-[12] $frozen\] result of pgkb_complete_fenced refused: pgkb: job $id is no longer leased" "$T_DIR/sup.log" || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.2; done
+assert_match "$(cat "$T_DIR/sup.log")" "\\[noop-[12] $frozen\\] result of pgkb_complete_fenced refused: pgkb: job $id is no longer leased" "the resumed worker's late completion is refused"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.noop_log WHERE job_id = $id")" "1" "the rescued job's effect is recorded exactly once"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.job_history WHERE id = $id")" "1" "one history row for the rescued job"
 assert_eq "$(kill -0 "$frozen" 2>/dev/null && echo alive)" "alive" "the resumed worker keeps running"

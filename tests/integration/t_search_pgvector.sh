@@ -18,12 +18,19 @@ if [ ! -f "$SERVER_JS" ] || [ ! -d "$PGLITE_DIR/node_modules/@electric-sql/pglit
 		>"$T_DIR/npm.log" 2>&1 || skip "npm install of PGlite failed: $(tail -n 3 "$T_DIR/npm.log")"
 fi
 
-export PGPORT=$(free_port) PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable
-(cd "$PGLITE_DIR" && exec node "$SERVER_JS" -p "$PGPORT" -e @electric-sql/pglite-pgvector:vector,pg_trgm) >"$T_DIR/pglite.log" 2>&1 &
-T_PIDS+=($!)
-deadline=$(( $(date +%s) + 60 ))
-until grep -q "listening" "$T_DIR/pglite.log" || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.2; done
-grep -q "listening" "$T_DIR/pglite.log" || { fail "PGlite did not start"; finish; }
+export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable
+# another test may take the free port before PGlite binds it: try a few
+for attempt in 1 2 3 4 5; do
+	export PGPORT=$(free_port)
+	(cd "$PGLITE_DIR" && exec node "$SERVER_JS" -p "$PGPORT" -e @electric-sql/pglite-pgvector:vector,pg_trgm) >"$T_DIR/pglite.log" 2>&1 &
+	pglite=$!
+	T_PIDS+=("$pglite")
+	deadline=$(( $(date +%s) + 60 ))
+	until grep -q "listening\|EADDRINUSE" "$T_DIR/pglite.log" || ! kill -0 "$pglite" 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.2; done
+	grep -q "listening" "$T_DIR/pglite.log" && break
+	kill "$pglite" 2>/dev/null; wait "$pglite" 2>/dev/null
+done
+grep -q "listening" "$T_DIR/pglite.log" || { fail "PGlite did not start: $(tail -n 3 "$T_DIR/pglite.log")"; finish; }
 
 migrate
 assert_eq "$(sql "SELECT pgkb.embedding_backend()")" "pgvector" "PGlite with pgvector: the pgvector variant"
