@@ -48,27 +48,32 @@ static ev_timer sweep_timer;
 static const struct pg_stmt crawl_sweep = {"pgkb_fetch_sweep", "SELECT pgkb.crawl_sweep()", 0};
 
 /* The documents and crawls of the fetch jobs that started in one loop iteration, in one statement: $1 is a
- * JSON array of {"i": index, "c": crawl_id, "u": url}; each row carries its index (column 9). */
+ * JSON array of {"i": index, "c": crawl_id, "u": url}; each row carries its index (column 9). Each document is
+ * looked up by its unique (source_id, url) whatever the statistics (LIMIT keeps the lateral subquery a
+ * per-row lookup, never a join that could scan a crawl's documents). */
 static const struct pg_stmt doc_load = {
 	"pgkb_fetch_load",
 	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status, k.i"
 	"  FROM jsonb_to_recordset($1::jsonb) AS k(i int, c bigint, u text)"
 	"  JOIN pgkb.crawls c ON c.id = k.c"
-	"  JOIN pgkb.documents d ON d.source_id = c.source_id AND d.url = k.u AND d.crawl_id = c.id",
+	"  CROSS JOIN LATERAL (SELECT d.id, d.etag, d.last_modified, d.content_hash, d.status FROM pgkb.documents d"
+	"                       WHERE d.source_id = c.source_id AND d.url = k.u AND d.crawl_id = c.id LIMIT 1) d",
 	1,
 };
 /* New bodies and their ingest jobs, one row per page (pg_req_row): a group commit stores the pages of all its
  * fetches in one statement. */
 static const struct pg_stmt doc_store = {
 	"pgkb_fetch_store",
-	/* only the ids are joined, the other columns are read by position: a hash join never copies bodies;
-	 * updated_at set here skips the row trigger (schema/076_documents_updated_at.sql) */
+	/* by primary key whatever the statistics (no join that could scan documents); each row reads its values
+	 * at its id's position. updated_at set here skips the row trigger (schema/076_documents_updated_at.sql). */
 	"WITH d AS ("
-	" UPDATE pgkb.documents d SET status = 'fetched', body = ($2::bytea[])[k.i], content_type = ($3::text[])[k.i],"
-	"        http_status = ($4::int[])[k.i], etag = ($5::text[])[k.i], last_modified = ($6::text[])[k.i],"
-	"        content_hash = ($7::text[])[k.i], final_url = ($8::text[])[k.i], redirects = ($9::jsonb[])[k.i],"
-	"        fetched_at = now(), error = NULL, updated_at = now()"
-	"   FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i) WHERE d.id = k.id RETURNING d.id)"
+	" UPDATE pgkb.documents d"
+	"    SET (body, content_type, http_status, etag, last_modified, content_hash, final_url, redirects) ="
+	"        (SELECT ($2::bytea[])[k.i], ($3::text[])[k.i], ($4::int[])[k.i], ($5::text[])[k.i], ($6::text[])[k.i],"
+	"                ($7::text[])[k.i], ($8::text[])[k.i], ($9::jsonb[])[k.i]"
+	"           FROM (SELECT array_position($1::bigint[], d.id) AS i) k),"
+	"        status = 'fetched', fetched_at = now(), error = NULL, updated_at = now()"
+	"  WHERE d.id = ANY ($1::bigint[]) RETURNING d.id)"
 	" INSERT INTO pgkb.jobs (kind, payload) SELECT 'ingest', jsonb_build_object('document_id', d.id) FROM d",
 	9,
 };
