@@ -63,7 +63,7 @@ static void collect(struct collector *c, const char *ref)
 		ref++;
 	if (*ref == '\0' || *ref == '#')
 		return;
-	char *url = c->base ? url_resolve(c->base, ref) : url_canonical(ref);
+	char *url = c->base ? url_resolve_canonical(c->base, ref) : url_canonical(ref);
 	if (!url || (c->self && strcmp(url, c->self) == 0)) {
 		free(url);
 		return;

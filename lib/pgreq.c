@@ -156,32 +156,28 @@ static void put_be32(struct buf *b, uint32_t v)
 	buf_append(b, x, sizeof x);
 }
 
-void pg_bytea_array_add(struct pg_bytea_array *a, const void *data, size_t len)
-{
-	a->n++;
-	if (!data) {
-		a->has_null = true;
-		put_be32(&a->elems, UINT32_MAX); /* length -1 */
-		return;
-	}
-	put_be32(&a->elems, (uint32_t)len);
-	buf_append(&a->elems, data, len);
-}
-
 #define BYTEA_OID 17 /* pg_type.oid of bytea, fixed in every PostgreSQL */
 
-void pg_bytea_array_end(struct pg_bytea_array *a, struct buf *out)
+void pg_bytea_array_start(struct buf *b, int n, bool has_null, size_t data_len)
 {
-	put_be32(out, a->n ? 1 : 0); /* dimensions */
-	put_be32(out, a->has_null);
-	put_be32(out, BYTEA_OID);
-	if (a->n) {
-		put_be32(out, (uint32_t)a->n); /* length of the dimension */
-		put_be32(out, 1);              /* its lower bound */
+	buf_reserve(b, 20 + 4 * (size_t)n + data_len);
+	put_be32(b, n ? 1 : 0); /* dimensions */
+	put_be32(b, has_null);
+	put_be32(b, BYTEA_OID);
+	if (n) {
+		put_be32(b, (uint32_t)n); /* length of the dimension */
+		put_be32(b, 1);           /* its lower bound */
 	}
-	buf_append(out, a->elems.data, a->elems.len);
-	buf_free(&a->elems);
-	*a = (struct pg_bytea_array){BUF_INIT, 0, false};
+}
+
+void pg_bytea_array_add(struct buf *b, const void *data, size_t len)
+{
+	if (!data) {
+		put_be32(b, UINT32_MAX); /* length -1 */
+		return;
+	}
+	put_be32(b, (uint32_t)len);
+	buf_append(b, data, len);
 }
 
 const char *pg_value(const PGresult *res, int row, int col)

@@ -85,16 +85,11 @@ void pg_req_params_fmt(const struct pg_req *req, int i, const char **out, int *l
 void pg_array_add(struct buf *b, const char *v);
 void pg_array_close(struct buf *b);
 
-/* Builds a one-dimensional bytea[] in PostgreSQL's binary array format (a binary parameter, pg_req_bytes):
- * pg_bytea_array_add once per element (data NULL: SQL NULL), then pg_bytea_array_end writes the array to out
- * and frees the builder. */
-struct pg_bytea_array {
-	struct buf elems;
-	int n;
-	bool has_null;
-};
-void pg_bytea_array_add(struct pg_bytea_array *a, const void *data, size_t len);
-void pg_bytea_array_end(struct pg_bytea_array *a, struct buf *out);
+/* A one-dimensional bytea[] in PostgreSQL's binary array format, for a binary parameter (pg_req_bytes):
+ * pg_bytea_array_start writes into b the header of an array of n elements (has_null: some are NULL) and makes
+ * room for data_len bytes of element data; then pg_bytea_array_add once per element (data NULL: SQL NULL). */
+void pg_bytea_array_start(struct buf *b, int n, bool has_null, size_t data_len);
+void pg_bytea_array_add(struct buf *b, const void *data, size_t len);
 
 /* Result helpers: the text of (row, col) or NULL for SQL NULL; integer conversions default to 0. */
 const char *pg_value(const PGresult *res, int row, int col);

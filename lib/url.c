@@ -208,6 +208,38 @@ char *url_resolve(const char *base, const char *ref)
 	return out;
 }
 
+/* Length of the segment that ref is, or 0 when ref is not one segment of unreserved characters (with an
+ * optional fragment), the first not a dot (so never "." or ".."). */
+static size_t plain_segment(const char *ref)
+{
+	if (!is_unreserved((unsigned char)ref[0]) || ref[0] == '.')
+		return 0;
+	size_t n = 1;
+	while (is_unreserved((unsigned char)ref[n]))
+		n++;
+	return ref[n] == '\0' || ref[n] == '#' ? n : 0;
+}
+
+char *url_resolve_canonical(const char *canonical_base, const char *ref)
+{
+	size_t seg = ref ? plain_segment(ref) : 0;
+	const char *auth = seg ? strstr(canonical_base, "://") : NULL;
+	const char *path = auth ? strchr(auth + 3, '/') : NULL;
+	if (!path)
+		return url_resolve(canonical_base, ref);
+	size_t end = strcspn(path, "?"), dir = end;
+	while (dir > 0 && path[dir - 1] != '/')
+		dir--;
+	size_t head = (size_t)(path - canonical_base) + dir;
+	if (head + seg > URL_MAX_LEN)
+		return NULL;
+	char *out = xmalloc(head + seg + 1);
+	memcpy(out, canonical_base, head);
+	memcpy(out + head, ref, seg);
+	out[head + seg] = '\0';
+	return out;
+}
+
 /* Canonicalises url and finds where its authority and path start. Returns the canonical string or NULL. */
 static char *split_canonical(const char *url, size_t *auth, size_t *path)
 {

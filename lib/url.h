@@ -36,6 +36,10 @@ char *url_canonical(const char *url);
  * "data:", "ftp://" and malformed references all give NULL. An empty ref or a bare "#frag" gives the
  * canonical base. */
 char *url_resolve(const char *base, const char *ref);
+/* The same, for a base that is already canonical (url_canonical's or url_resolve's result): a ref that is one
+ * path segment of unreserved characters ("page.html", "a-b_c~1.htm", optionally "#frag"), the most common
+ * relative link, is resolved by string concatenation without libcurl. Same result as url_resolve. */
+char *url_resolve_canonical(const char *canonical_base, const char *ref);
 
 /* Returns the politeness key of url as a new heap string: the lower-case host, followed by ":port" when the
  * port is not the scheme's default ("example.com", "example.com:8443", "[::1]:8080"). Per-host politeness

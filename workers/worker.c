@@ -1,6 +1,7 @@
 /* The common worker process: claim, run, complete (fenced, batched), renew, rescue, drain. */
 #include "worker.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,15 +295,33 @@ static void fenced_free(struct fenced *f)
  * text array literal, or a binary bytea[] for a binary parameter (pg_req_bytes). */
 static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_stmt *stmt)
 {
+	unsigned binary = 0; /* a parameter binary in one row is binary in all */
+	int nrows = 0;
+	size_t val_len[PG_MAX_PARAMS] = {0};
+	bool has_null[PG_MAX_PARAMS] = {0};
+	for (struct fenced *f = head; f; f = f->next)
+		for (int i = 0; i < f->writes->ncalls; i++) {
+			const struct pg_call *c = &f->writes->calls[i];
+			if (!c->row || c->stmt != stmt || f->at[i] != -2)
+				continue;
+			const char *p[PG_MAX_PARAMS];
+			int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
+			pg_req_params_fmt(f->writes, i, p, len, fmt);
+			nrows++;
+			binary |= c->binary;
+			for (int k = 0; k < stmt->nparams; k++) {
+				has_null[k] |= !p[k];
+				val_len[k] += !p[k] ? 0 : fmt[k] ? (size_t)len[k] : strlen(p[k]);
+			}
+		}
 	struct buf arrays[PG_MAX_PARAMS];
-	unsigned binary = 0;
-	for (int k = 0; k < stmt->nparams; k++)
+	for (int k = 0; k < stmt->nparams; k++) {
 		arrays[k] = (struct buf)BUF_INIT;
-	struct pg_bytea_array bin[PG_MAX_PARAMS] = {0};
-	for (struct fenced *f = head; f; f = f->next) /* a parameter binary in one row is binary in all */
-		for (int i = 0; i < f->writes->ncalls; i++)
-			if (f->writes->calls[i].row && f->writes->calls[i].stmt == stmt && f->at[i] == -2)
-				binary |= f->writes->calls[i].binary;
+		if (binary & (1u << k))
+			pg_bytea_array_start(&arrays[k], nrows, has_null[k], val_len[k]);
+		else
+			buf_reserve(&arrays[k], val_len[k] + 8 * (size_t)nrows + 2); /* quotes, commas, a few escapes */
+	}
 	for (struct fenced *f = head; f; f = f->next)
 		for (int i = 0; i < f->writes->ncalls; i++) {
 			const struct pg_call *c = &f->writes->calls[i];
@@ -312,26 +331,23 @@ static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_st
 			int len[PG_MAX_PARAMS];
 			pg_req_params_fmt(f->writes, i, p, len, NULL);
 			for (int k = 0; k < stmt->nparams; k++) {
-				if (binary & (1u << k))
-					pg_bytea_array_add(&bin[k], p[k], (size_t)len[k]);
-				else
+				if (!(binary & (1u << k)))
 					pg_array_add(&arrays[k], p[k]);
+				else /* a text value in a binary column: its bytes */
+					pg_bytea_array_add(&arrays[k], p[k], (c->binary >> k) & 1u ? (size_t)len[k] : p[k] ? strlen(p[k]) : 0);
 			}
 			f->at[i] = -1;
 		}
 	const char *params[PG_MAX_PARAMS];
 	for (int k = 0; k < stmt->nparams; k++) {
-		pg_array_close(&arrays[k]);
+		if (!(binary & (1u << k)))
+			pg_array_close(&arrays[k]);
 		params[k] = binary & (1u << k) ? NULL : buf_str(&arrays[k]);
 	}
 	pg_req_add(req, stmt, params);
 	for (int k = 0; k < stmt->nparams; k++) {
-		if (binary & (1u << k)) {
-			struct buf b = BUF_INIT;
-			pg_bytea_array_end(&bin[k], &b);
-			pg_req_bytes(req, k, b.data, b.len);
-			buf_free(&b);
-		}
+		if (binary & (1u << k))
+			pg_req_bytes(req, k, arrays[k].data, arrays[k].len);
 		buf_free(&arrays[k]);
 	}
 }
@@ -906,6 +922,11 @@ static int worker_init(struct worker *w, const struct worker_opts *o)
 
 int worker_main(const struct worker_opts *o)
 {
+	/* Result requests carry page bodies: buffers of hundreds of KB, made and freed many times a second. Kept
+	 * in the heap instead of mapped and unmapped each time (glibc's default above 128 KB), they cost no page
+	 * faults. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	struct sigaction sq = {.sa_handler = on_sigquit};
 	sigaction(SIGQUIT, &sq, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -147,6 +147,40 @@ TEST(source_id_matches_archon)
 	ASSERT_TRUE(url_source_id("ftp://example.com/") == NULL);
 }
 
+/* url_resolve_canonical's string fast path gives exactly what libcurl's resolution gives, and leaves every
+ * other reference to it. */
+TEST(resolve_canonical_matches_resolve)
+{
+	static const char *const bases[] = {
+		"http://example.com/docs/current/index.html", "https://Example.COM:443/a/b/c.html?q=1&r=2#top",
+		"http://example.com", "http://example.com:8080/dir/", "http://[::1]:81/x/y/z", "https://h/p%7Eq/r?x=/y/z",
+	};
+	static const char *const refs[] = {
+		"page.html", "a-b_c~1.htm", "x#frag", "Z9", "sql-select.html#SQL-SELECT-LIMIT", "", "#only", ".", "..",
+		".hidden", "..x", "a/b.html", "/abs.html", "?q=2", "//other.org/x", "a b", "a%20b", "caf\xc3\xa9",
+		"mailto:x@y.org", "javascript:void(0)", "page.html ", " page.html", "a\\b", "UPPER.HTML", "~tilde",
+	};
+	for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+		char *canon = url_canonical(bases[b]);
+		ASSERT_TRUE(canon != NULL);
+		for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
+			char *fast = url_resolve_canonical(canon, refs[r]), *slow = url_resolve(bases[b], refs[r]);
+			if (slow)
+				ASSERT_STR_EQ(fast, slow);
+			else
+				ASSERT_TRUE(fast == NULL);
+			free(fast);
+			free(slow);
+		}
+		free(canon);
+	}
+	check_resolve("http://example.com/docs/current/index.html", "sql-select.html#x",
+	              "http://example.com/docs/current/sql-select.html");
+	char *r = url_resolve_canonical("https://example.com/a/b.html?x=/y", "c.html");
+	ASSERT_STR_EQ(r, "https://example.com/a/c.html");
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	return test_main(argc, argv);
