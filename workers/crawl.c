@@ -394,38 +394,10 @@ static void disc_next(struct crawl *c)
 		on_disc(NULL, c);
 }
 
-static void on_seed_claimed(struct pg_req *req, const struct pg_outcome *out, void *arg)
-{
-	char *crawl_id = arg;
-	if (!out->ok) /* the seed is claimed again with the others when discovery ends */
-		log_warn("crawl %s: claiming the start URL early failed: %s", crawl_id, out->error);
-	free(crawl_id);
-}
-
-/* Claims the start URL as soon as robots.txt allows it, in a transaction of its own: its fetch runs while
- * sitemaps and llms.txt are read, instead of after. The claim with the other seeds at the end finds it held. */
-static void claim_start_url(struct crawl *c, const struct robots *rules)
-{
-	char *pq = url_path_query(c->url);
-	bool allowed = pq && robots_allowed(rules, pq);
-	free(pq);
-	if (!allowed)
-		return;
-	json_t *arr = json_pack("[s]", c->url);
-	char *js = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	struct pg_req *req = pg_req_new(on_seed_claimed, xstrdup(c->crawl_id));
-	pg_req_addl(req, &queue_async_commit);
-	crawl_add_claim(req, c->crawl_id, js, 0);
-	pool_submit(worker_pool(c->run->worker), req);
-	free(js);
-}
-
 static void on_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
 	c->rwait = NULL;
-	claim_start_url(c, rules);
 	double delay = robots_crawl_delay(rules);
 	c->robots_delay_ms = delay < 0 ? -1 : (long long)(delay * 1000);
 	if (c->robots_delay_ms > CRAWL_MAX_ROBOTS_DELAY_MS)
