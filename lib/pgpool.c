@@ -14,16 +14,33 @@ struct pg_pool {
 	struct pg_pool_opts opts;
 	struct pg_req *head, *tail; /* FIFO of requests waiting for a connection */
 	struct pg_req *first_tail;  /* the last of the requests queued with pool_submit_first, at the head */
+	int plain_in_flight;        /* requests from pool_submit in flight: at most size - 1 (see dispatch) */
 	int queued, in_flight;
 	bool closing;
 };
 
+/* The pool's hold on a request: its own callback and argument, restored before calling it. */
+struct wrap {
+	struct pg_pool *pool;
+	pg_done_cb cb;
+	void *arg;
+	bool plain; /* sent as a pool_submit request (counted in plain_in_flight) */
+};
+
+/* Sends queued requests on idle connections. Requests from pool_submit use at most size - 1 connections, so
+ * one is always there for pool_submit_first's short requests, which would otherwise wait for a long write to
+ * end while the workers idle. */
 static void dispatch(struct pg_pool *p)
 {
 	for (int i = 0; i < p->size && p->head; i++) {
 		struct pg_conn *c = p->conns[i];
 		if (pgc_state(c) != PGC_IDLE)
 			continue;
+		bool plain = !p->first_tail; /* the head is not a pool_submit_first request */
+		if (plain && p->size > 1 && p->plain_in_flight >= p->size - 1)
+			break;
+		p->plain_in_flight += plain;
+		((struct wrap *)p->head->arg)->plain = plain;
 		struct pg_req *req = p->head;
 		p->head = req->next;
 		if (!p->head)
@@ -59,16 +76,11 @@ static void on_notify(struct pg_conn *c, const char *channel, const char *payloa
 }
 
 /* Wraps each request's callback to keep the in-flight count. */
-struct wrap {
-	struct pg_pool *pool;
-	pg_done_cb cb;
-	void *arg;
-};
-
 static void on_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct wrap *w = arg;
 	w->pool->in_flight--;
+	w->pool->plain_in_flight -= w->plain;
 	req->cb = w->cb;
 	req->arg = w->arg;
 	free(w);
@@ -95,7 +107,7 @@ struct pg_pool *pool_new(struct ev_loop *loop, const struct pg_conninfo *ci, con
 static void enqueue(struct pg_pool *p, struct pg_req *req, bool first)
 {
 	struct wrap *w = xmalloc(sizeof *w);
-	*w = (struct wrap){p, req->cb, req->arg};
+	*w = (struct wrap){p, req->cb, req->arg, false};
 	req->cb = on_done;
 	req->arg = w;
 	struct pg_req **at = first ? (p->first_tail ? &p->first_tail->next : &p->head) : (p->tail ? &p->tail->next : &p->head);

@@ -20,6 +20,7 @@
 
 /* Retry spacing when every slot of a host is taken (a local release kicks the gate earlier). */
 #define GATE_FULL_WAIT_MS 50
+#define GATE_RESERVE_MAX 16 /* reservations asked for in one round trip */
 /* Retry spacing after a failed reservation request (database down). */
 #define GATE_DB_WAIT_MS 1000
 #define GATE_DB_FAILURES_MAX 30
@@ -283,11 +284,16 @@ static void gate_wait(struct gate *g, double ms)
 	ev_timer_start(worker_loop(pl.w), &g->timer);
 }
 
+static bool reserve_granted(const PGresult *res)
+{
+	return PQntuples(res) == 1 && strcmp(pg_value(res, 0, 0), "t") == 0;
+}
+
 static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	char *host = arg;
 	struct gate *g = pl.http ? gate_find(host, false) : NULL;
-	bool granted = out->ok && PQntuples(out->results[0]) == 1 && strcmp(pg_value(out->results[0], 0, 0), "t") == 0;
+	bool granted = out->ok && reserve_granted(out->results[0]);
 	if (!g) {
 		free(host);
 		return; /* shutting down: an unused slot expires with its lease */
@@ -305,20 +311,24 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 		return;
 	}
 	g->db_failures = 0;
-	if (granted) {
-		const char *token = pg_value(out->results[0], 0, 1);
+	/* one result per reservation asked for (gate_kick), in order; the first refusal ends the grants */
+	int at = 0;
+	for (; granted; granted = ++at < req->ncalls - 1 && reserve_granted(out->results[at])) {
+		const char *token = pg_value(out->results[at], 0, 1);
 		struct polite_req *p = gate_pop(g);
 		if (!p) {
 			release_slot(g->host, token, 0);
-			return;
+			continue;
 		}
-		p->reusable = pg_int(out->results[0], 0, 2) == 0; /* granted with no spacing to the next request */
+		p->reusable = pg_int(out->results[at], 0, 2) == 0; /* granted with no spacing to the next request */
 		p->granted_at = ev_now(worker_loop(pl.w));
 		start_transfer(p, token);
+	}
+	if (at == req->ncalls - 1) {
 		gate_kick(g);
 		return;
 	}
-	long long wait = pg_int(out->results[0], 0, 2);
+	long long wait = pg_int(out->results[at], 0, 2);
 	g->full = wait <= 0;
 	if (wait > POLITE_MAX_WAIT_MS) {
 		log_info("host %s: next request allowed in %.1fs; giving its queued fetches back", g->host, wait / 1000.0);
@@ -343,7 +353,14 @@ static void gate_kick(struct gate *g)
 	snprintf(lease, sizeof lease, "%lld", (long long)(cfg->fetch_timeout_ms + 10000));
 	g->reserving = true;
 	struct pg_req *req = pg_req_new(on_reserved, xstrdup(g->host));
-	pg_req_addl(req, &host_reserve_stmt, g->host, delay, conc, lease);
+	/* A host without spacing can have several slots at once: one reservation per queued request, up to
+	 * GATE_RESERVE_MAX, in one round trip (each sees the ones before it), so a crawl's first requests do not
+	 * wait for as many round trips as the host has slots. With spacing, the second would be refused anyway. */
+	int n = 0;
+	for (struct polite_req *p = g->head; p && n < (host_delay == 0 ? GATE_RESERVE_MAX : 1); p = p->next)
+		n += !p->cancelled;
+	for (int i = 0; i < n; i++)
+		pg_req_addl(req, &host_reserve_stmt, g->host, delay, conc, lease);
 	pg_req_addl(req, &queue_async_commit); /* a reservation lost in a crash only frees its slot early */
 	pool_submit_first(worker_pool(pl.w), req);
 }

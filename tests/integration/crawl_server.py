@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A misbehaving HTTP server for the crawl tests (what nginx cannot do): redirect loops, a lazily streamed
 1 GB body, a one-byte-per-second drip, a page that fails once with 500, redirects to private addresses
-(/private/). Usage: crawl_server.py PORT"""
+(/private/), and slow pages that count how many requests are in flight at once (/wide/, /wide-max).
+Usage: crawl_server.py PORT"""
 import sys
 import threading
 import time
@@ -9,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HITS = {}
 LOCK = threading.Lock()
+WIDE = {"now": 0, "max": 0}  # requests under /wide/ in flight, and the most at once
+WIDE_PAGES = 20
 
 INDEX = b"""<!doctype html><html><head><title>Trouble</title></head><body><h1>Trouble</h1>
 <a href="/loop">loop</a> <a href="/huge">huge</a> <a href="/slow">slow</a> <a href="/flaky">flaky</a>
@@ -77,12 +80,33 @@ class Handler(BaseHTTPRequestHandler):
             self.send_plain(302, headers=[("Location", target)])
         elif self.path == "/private/ok":
             self.send_plain(200, b"<html><body><p>Reached through localhost.</p></body></html>")
+        elif self.path.startswith("/wide/"):
+            self.wide()
+        elif self.path == "/wide-max":
+            with LOCK:
+                body = b"%d\n" % WIDE["max"]
+            self.send_plain(200, body, "text/plain")
         elif self.path == "/hits":
             with LOCK:
                 body = "".join("%s %d\n" % kv for kv in sorted(HITS.items())).encode()
             self.send_plain(200, body, "text/plain")
         else:
             self.send_plain(404, b"not found")
+
+    def wide(self):
+        with LOCK:
+            WIDE["now"] += 1
+            WIDE["max"] = max(WIDE["max"], WIDE["now"])
+        try:
+            time.sleep(0.15)
+            if self.path == "/wide/":
+                links = "".join('<a href="p%d.html">p%d</a> ' % (i, i) for i in range(WIDE_PAGES))
+                self.send_plain(200, ("<html><body>%s</body></html>" % links).encode())
+            else:
+                self.send_plain(200, b"<html><body><p>" + self.path.encode() + b"</p></body></html>")
+        finally:
+            with LOCK:
+                WIDE["now"] -= 1
 
     def huge(self):
         size = 1 << 30
