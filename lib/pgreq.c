@@ -142,6 +142,11 @@ void pg_array_add(struct buf *b, const char *v)
 	buf_putc(b, '"');
 }
 
+void pg_array_add_int(struct buf *b, long long v)
+{
+	buf_printf(b, "%c%lld", b->len ? ',' : '{', v);
+}
+
 void pg_array_close(struct buf *b)
 {
 	if (!b->len)

@@ -80,9 +80,10 @@ void pg_req_free(struct pg_req *req);
 void pg_req_params(const struct pg_req *req, int i, const char **out);
 void pg_req_params_fmt(const struct pg_req *req, int i, const char **out, int *lengths, int *formats);
 
-/* Builds a PostgreSQL array literal in b, one element per call (NULL: SQL NULL); pg_array_close ends it
- * ("{}" when empty). */
+/* Builds a PostgreSQL array literal in an initially empty b, one element per call: pg_array_add a text value
+ * (quoted; NULL: SQL NULL), pg_array_add_int a number; pg_array_close ends it ("{1,2,3}", "{}"). */
 void pg_array_add(struct buf *b, const char *v);
+void pg_array_add_int(struct buf *b, long long v);
 void pg_array_close(struct buf *b);
 
 /* A one-dimensional bytea[] in PostgreSQL's binary array format, for a binary parameter (pg_req_bytes):

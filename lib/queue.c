@@ -127,14 +127,3 @@ void job_clear(struct job *job)
 	job->kind = job->payload = NULL;
 }
 
-void queue_array_add(struct buf *b, long long v)
-{
-	buf_printf(b, "%c%lld", b->len ? ',' : '{', v);
-}
-
-void queue_array_close(struct buf *b)
-{
-	if (!b->len)
-		buf_putc(b, '{');
-	buf_putc(b, '}');
-}

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
 #include "pgreq.h"
 
 /* SQLSTATE raised by pgkb.fence() when a job is no longer leased to the caller. */
@@ -55,8 +54,5 @@ extern const struct pg_stmt queue_prune_history;
 struct job *queue_parse_claim(const PGresult *res, int *n);
 void job_clear(struct job *job);
 
-/* Builds a Postgres array literal in an initially empty buffer: add values, then close ("{1,2,3}", "{}"). */
-void queue_array_add(struct buf *b, long long v);
-void queue_array_close(struct buf *b);
 
 #endif

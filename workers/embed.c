@@ -89,9 +89,9 @@ static void ejob_complete(struct embed_job *j)
 	int dim = embed_engine_dimension(embed_engine);
 	struct buf pages = BUF_INIT, codes = BUF_INIT, vecs = BUF_INIT;
 	for (size_t i = 0; i < j->n; i++)
-		queue_array_add(i < j->npages ? &pages : &codes, j->ids[i]);
-	queue_array_close(&pages);
-	queue_array_close(&codes);
+		pg_array_add_int(i < j->npages ? &pages : &codes, j->ids[i]);
+	pg_array_close(&pages);
+	pg_array_close(&codes);
 	if (vecfmt_append(&vecs, j->vectors, j->n * (size_t)dim, VECFMT_ARRAY) != 0) {
 		job_fail(j->run, "embed: a vector holds a non-finite number", false);
 	} else {

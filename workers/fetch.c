@@ -601,13 +601,13 @@ static void fetch_loaded(struct fetch *f, const PGresult *res, int row)
 /* This loop iteration's batched requests: the document loads of the fetch jobs that started, and the crawls
  * to settle again (one settle per crawl for all the fetches of a group commit). */
 static struct {
-	struct fetch **items;
+	struct fetch **items; /* the document loads */
 	size_t n, cap;
 	long long *rechecks;
 	size_t n_rechecks, cap_rechecks;
 	ev_prepare flush;
 	struct worker *w;
-} loads;
+} pending;
 
 static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
@@ -639,64 +639,64 @@ static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *ar
 
 static void flush_rechecks(void)
 {
-	for (size_t i = 0; i < loads.n_rechecks; i++) {
+	for (size_t i = 0; i < pending.n_rechecks; i++) {
 		char id[24];
-		snprintf(id, sizeof id, "%lld", loads.rechecks[i]);
+		snprintf(id, sizeof id, "%lld", pending.rechecks[i]);
 		struct pg_req *s = pg_req_new(on_settled, xstrdup(id));
 		crawl_add_settle(s, id);
-		pool_submit(worker_pool(loads.w), s);
+		pool_submit(worker_pool(pending.w), s);
 	}
-	loads.n_rechecks = 0;
+	pending.n_rechecks = 0;
 }
 
-static void on_loads_flush(struct ev_loop *loop, ev_prepare *p, int revents)
+static void on_iteration_end(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	ev_prepare_stop(loop, p);
 	flush_rechecks();
-	if (!loads.n)
+	if (!pending.n)
 		return;
 	json_t *arr = json_array();
-	for (size_t i = 0; i < loads.n; i++)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "i", (json_int_t)i, "c", loads.items[i]->crawl_id,
-		                                     "u", loads.items[i]->url));
+	for (size_t i = 0; i < pending.n; i++)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "i", (json_int_t)i, "c", pending.items[i]->crawl_id,
+		                                     "u", pending.items[i]->url));
 	char *js = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
-	struct fetch **items = xrealloc(loads.items, (loads.n + 1) * sizeof *items);
-	items[loads.n] = NULL;
-	loads.items = NULL;
-	loads.n = loads.cap = 0;
+	struct fetch **items = xrealloc(pending.items, (pending.n + 1) * sizeof *items);
+	items[pending.n] = NULL;
+	pending.items = NULL;
+	pending.n = pending.cap = 0;
 	struct pg_req *req = pg_req_new(on_loaded, items);
 	pg_req_addl(req, &doc_load, js);
 	free(js);
-	pool_submit_first(worker_pool(loads.w), req);
+	pool_submit_first(worker_pool(pending.w), req);
 }
 
 /* Settles crawl again at the end of this loop iteration, after the commit that asked for it. */
 static void recheck_later(long long crawl)
 {
-	for (size_t i = 0; i < loads.n_rechecks; i++)
-		if (loads.rechecks[i] == crawl)
+	for (size_t i = 0; i < pending.n_rechecks; i++)
+		if (pending.rechecks[i] == crawl)
 			return;
-	if (loads.n_rechecks == loads.cap_rechecks) {
-		loads.cap_rechecks = loads.cap_rechecks ? 2 * loads.cap_rechecks : 8;
-		loads.rechecks = xrealloc(loads.rechecks, loads.cap_rechecks * sizeof *loads.rechecks);
+	if (pending.n_rechecks == pending.cap_rechecks) {
+		pending.cap_rechecks = pending.cap_rechecks ? 2 * pending.cap_rechecks : 8;
+		pending.rechecks = xrealloc(pending.rechecks, pending.cap_rechecks * sizeof *pending.rechecks);
 	}
-	loads.rechecks[loads.n_rechecks++] = crawl;
-	if (!ev_is_active(&loads.flush))
-		ev_prepare_start(worker_loop(loads.w), &loads.flush);
+	pending.rechecks[pending.n_rechecks++] = crawl;
+	if (!ev_is_active(&pending.flush))
+		ev_prepare_start(worker_loop(pending.w), &pending.flush);
 }
 
 /* Queues f's document load for the end of this loop iteration. */
 static void load_document(struct fetch *f)
 {
-	if (loads.n == loads.cap) {
-		loads.cap = loads.cap ? 2 * loads.cap : 64;
-		loads.items = xrealloc(loads.items, loads.cap * sizeof *loads.items);
+	if (pending.n == pending.cap) {
+		pending.cap = pending.cap ? 2 * pending.cap : 64;
+		pending.items = xrealloc(pending.items, pending.cap * sizeof *pending.items);
 	}
-	loads.items[loads.n++] = f;
+	pending.items[pending.n++] = f;
 	f->db_pending = true;
-	if (!ev_is_active(&loads.flush))
-		ev_prepare_start(worker_loop(loads.w), &loads.flush);
+	if (!ev_is_active(&pending.flush))
+		ev_prepare_start(worker_loop(pending.w), &pending.flush);
 }
 
 /* Reads the payload; returns NULL or a heap error message. */
@@ -772,8 +772,8 @@ static void on_sweep_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 static int fetch_start(struct worker *w)
 {
-	loads.w = w;
-	ev_prepare_init(&loads.flush, on_loads_flush);
+	pending.w = w;
+	ev_prepare_init(&pending.flush, on_iteration_end);
 	ev_timer_init(&sweep_timer, on_sweep_timer, SWEEP_INTERVAL_S, SWEEP_INTERVAL_S);
 	sweep_timer.data = w;
 	ev_timer_start(worker_loop(w), &sweep_timer);
@@ -783,15 +783,15 @@ static int fetch_start(struct worker *w)
 static void fetch_stop(struct worker *w)
 {
 	ev_timer_stop(worker_loop(w), &sweep_timer);
-	ev_prepare_stop(worker_loop(w), &loads.flush);
-	for (size_t i = 0; i < loads.n; i++) /* never sent: abandoned with their runs */
-		fetch_free(loads.items[i]);
-	free(loads.items);
-	loads.items = NULL;
-	loads.n = loads.cap = 0;
-	free(loads.rechecks);
-	loads.rechecks = NULL;
-	loads.n_rechecks = loads.cap_rechecks = 0;
+	ev_prepare_stop(worker_loop(w), &pending.flush);
+	for (size_t i = 0; i < pending.n; i++) /* never sent: abandoned with their runs */
+		fetch_free(pending.items[i]);
+	free(pending.items);
+	pending.items = NULL;
+	pending.n = pending.cap = 0;
+	free(pending.rechecks);
+	pending.rechecks = NULL;
+	pending.n_rechecks = pending.cap_rechecks = 0;
 	crawl_seen_clear();
 	polite_stop(w);
 }

@@ -293,7 +293,6 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 {
 	char *host = arg;
 	struct gate *g = pl.http ? gate_find(host, false) : NULL;
-	bool granted = out->ok && reserve_granted(out->results[0]);
 	if (!g) {
 		free(host);
 		return; /* shutting down: an unused slot expires with its lease */
@@ -311,9 +310,9 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 		return;
 	}
 	g->db_failures = 0;
-	/* one result per reservation asked for (gate_kick), in order; the first refusal ends the grants */
-	int at = 0;
-	for (; granted; granted = ++at < req->ncalls - 1 && reserve_granted(out->results[at])) {
+	/* one result per reservation asked for (gate_kick), then the commit's; the first refusal ends the grants */
+	int asked = req->ncalls - 1, at = 0;
+	for (; at < asked && reserve_granted(out->results[at]); at++) {
 		const char *token = pg_value(out->results[at], 0, 1);
 		struct polite_req *p = gate_pop(g);
 		if (!p) {
@@ -324,7 +323,7 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 		p->granted_at = ev_now(worker_loop(pl.w));
 		start_transfer(p, token);
 	}
-	if (at == req->ncalls - 1) {
+	if (at == asked) {
 		gate_kick(g);
 		return;
 	}

@@ -176,8 +176,8 @@ static void flush_done(struct worker *w)
 {
 	if (!w->done.n || w->completes_in_flight >= 2)
 		return;
-	queue_array_close(&w->done.ids);
-	queue_array_close(&w->done.attempts);
+	pg_array_close(&w->done.ids);
+	pg_array_close(&w->done.attempts);
 	struct complete_ctx *cc = xmalloc(sizeof *cc);
 	*cc = (struct complete_ctx){w, w->done.n, w->done.items};
 	struct pg_req *req = pg_req_new(on_completed, cc);
@@ -215,8 +215,8 @@ static void end_run(struct job_run *r)
 void job_succeed(struct job_run *r)
 {
 	struct worker *w = r->worker;
-	queue_array_add(&w->done.ids, r->job.id);
-	queue_array_add(&w->done.attempts, r->job.attempt);
+	pg_array_add_int(&w->done.ids, r->job.id);
+	pg_array_add_int(&w->done.attempts, r->job.attempt);
 	if (w->done.n == w->done.cap) {
 		w->done.cap = w->done.cap ? 2 * w->done.cap : 64;
 		w->done.items = xrealloc(w->done.items, (size_t)w->done.cap * sizeof *w->done.items);
@@ -377,11 +377,11 @@ static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_d
 	struct pg_req *req = pg_req_new(cb, arg);
 	struct buf ids = BUF_INIT, atts = BUF_INIT;
 	for (struct fenced *f = head; f; f = f->next) {
-		queue_array_add(&ids, f->id);
-		queue_array_add(&atts, f->attempt);
+		pg_array_add_int(&ids, f->id);
+		pg_array_add_int(&atts, f->attempt);
 	}
-	queue_array_close(&ids);
-	queue_array_close(&atts);
+	pg_array_close(&ids);
+	pg_array_close(&atts);
 	pg_req_addl(req, &queue_complete_fenced, buf_str(&ids), buf_str(&atts), w->id);
 	for (struct fenced *f = head; f; f = f->next) {
 		f->at = xrealloc(f->at, ((size_t)f->writes->ncalls + 1) * sizeof *f->at);
@@ -762,8 +762,8 @@ static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
 		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
 		struct buf ids = BUF_INIT;
 		for (struct job_run *r = w->running; r; r = r->next)
-			queue_array_add(&ids, r->job.id);
-		queue_array_close(&ids);
+			pg_array_add_int(&ids, r->job.id);
+		pg_array_close(&ids);
 		submit_maint(w, &queue_renew, w->id, lease, buf_str(&ids));
 		buf_free(&ids);
 	}
@@ -802,8 +802,8 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	int n = 0;
 	while (w->running) {
 		struct job_run *r = w->running;
-		queue_array_add(&ids, r->job.id);
-		queue_array_add(&atts, r->job.attempt);
+		pg_array_add_int(&ids, r->job.id);
+		pg_array_add_int(&atts, r->job.attempt);
 		n++;
 		unlink_run(r);
 		if (r->handler && r->handler->abandon) {
@@ -813,8 +813,8 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 			r->abandoned = true; /* its pending I/O callback releases it */
 		}
 	}
-	queue_array_close(&ids);
-	queue_array_close(&atts);
+	pg_array_close(&ids);
+	pg_array_close(&atts);
 	log_info("drain timeout: handing back %d running jobs", n);
 	struct pg_req *req = pg_req_new(on_written, w);
 	pg_req_addl(req, &queue_handback_jobs, buf_str(&ids), buf_str(&atts), w->id,
