@@ -39,10 +39,15 @@ as_pg() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# free_port: a port nobody listens on, below the kernel's ephemeral range so that no outgoing connection
+# (a worker's, libcurl's) holds it by the time a server binds it. Callers still retry: another test run
+# may take it between the check and the bind.
 free_port() {
-	local p
+	local p lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 11000 ] || lo=32768
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
 	done
 	return 1
@@ -105,11 +110,15 @@ nginx_serve() {
 # crawl_server_start: tests/integration/crawl_server.py (a server that misbehaves on request) on a free port;
 # sets PORT and BASE.
 crawl_server_start() {
-	PORT=$(free_port)
+	local tries
+	for tries in 1 2 3 4 5; do
+		PORT=$(free_port)
+		python3 "$(dirname "${BASH_SOURCE[0]}")/crawl_server.py" "$PORT" 2>"$T_DIR/server.log" &
+		T_PIDS+=("$!")
+		wait_port "$PORT" "$!" && break
+		[ "$tries" = 5 ] && { fail "crawl_server.py did not start"; cat "$T_DIR/server.log"; exit 1; }
+	done
 	BASE=http://127.0.0.1:$PORT
-	python3 "$(dirname "${BASH_SOURCE[0]}")/crawl_server.py" "$PORT" 2>"$T_DIR/server.log" &
-	T_PIDS+=("$!")
-	wait_port "$PORT" "$!" || { fail "crawl_server.py did not start"; cat "$T_DIR/server.log"; exit 1; }
 }
 
 # write_config FILE [extra YAML]: a test config with short leases and timers.
