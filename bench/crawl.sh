@@ -4,7 +4,7 @@
 # --no-parent` of the same site in the same run. Usage: bench/crawl.sh [DOCS_DIR]
 #   env: PGKB_BIN_DIR (a built tree; default: builds build-release), CRAWL_PROCESSES (1), CRAWL_CONCURRENCY (128),
 #        CRAWL_HOST_CONCURRENCY (32), CRAWL_POOL_SIZE (4, the default), CRAWL_NO_WARMUP (no warm-up crawl first),
-#        CRAWL_NO_CEILING (skip the pgbench ceiling)
+#        CRAWL_ROUNDS (5), CRAWL_NO_CEILING (skip the pgbench ceiling)
 . "$(dirname "$0")/lib.sh"
 DOCS=${1:-/usr/share/doc/postgresql-doc-15/html}
 [ -f "$DOCS/index.html" ] || { echo "no $DOCS/index.html (apt-get install postgresql-doc-15)" >&2; exit 1; }
@@ -26,57 +26,72 @@ crawl:
   host_delay: 0ms
 EOF
 
-# crawl_into DB: a fresh database DB, a supervisor on it, one crawl of the docs to its end; sets job.
-crawl_into() {
-	export PGDATABASE=$1
-	as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "$1"
-	"$BIN/pgkb" migrate >/dev/null
-	"$BIN/pgkb-supervisor" -c "$B_DIR/pgkb.yaml" >"$B_DIR/sup.$1.log" 2>&1 &
-	SUP=$!
-	B_PIDS+=("$SUP")
-	sleep 1
-	kill -0 "$SUP" 2>/dev/null || { echo "pgkb-supervisor exited: $(tail -n 3 "$B_DIR/sup.$1.log")" >&2; exit 1; }
-	e0=$(date +%s.%N)
-	job=$("$BIN/pgkb" enqueue crawl "$BASE/index.html" --depth 100 --max-pages 100000)
-	e1=$(date +%s.%N)
-	# one session polls (a psql per poll would cost the crawl a CPU share)
+export PGDATABASE=pgkb_bench
+as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "$PGDATABASE"
+"$BIN/pgkb" migrate >/dev/null
+"$BIN/pgkb-supervisor" -c "$B_DIR/pgkb.yaml" >"$B_DIR/sup.log" 2>&1 &
+SUP=$!
+B_PIDS+=("$SUP")
+sleep 1
+kill -0 "$SUP" 2>/dev/null || { echo "pgkb-supervisor exited: $(tail -n 3 "$B_DIR/sup.log")" >&2; exit 1; }
+
+# wait_crawl JOB: until the crawl started by JOB is no longer running. One session polls (a psql per poll
+# would cost the crawl a CPU share).
+wait_crawl() {
 	PGOPTIONS="-c statement_timeout=600s" sql -c "DO \$\$ BEGIN
-		WHILE coalesce((SELECT status FROM pgkb.crawls WHERE job_id = $job), 'running') = 'running' LOOP PERFORM pg_sleep(0.01); END LOOP;
-	END \$\$" || { echo "the crawl did not finish: $(tail -n 3 "$B_DIR/sup.$1.log")" >&2; exit 1; }
+		WHILE coalesce((SELECT status FROM pgkb.crawls WHERE job_id = $1), 'running') = 'running' LOOP PERFORM pg_sleep(0.01); END LOOP;
+	END \$\$" || { echo "the crawl did not finish: $(tail -n 3 "$B_DIR/sup.log")" >&2; exit 1; }
 }
 
-# A warm-up crawl into another database first (CRAWL_NO_WARMUP=1 skips it): a new cluster's first crawl also
-# pays for faulting in its shared memory and WAL buffers (about a tenth of the server's CPU in perf), which a
-# server that has been running has done long ago.
+# crawl_sql SOURCE_ID: enqueue a crawl of the docs with a plain INSERT, as an application does on a connection
+# it already has; prints the job id.
+crawl_sql() {
+	sql -c "INSERT INTO pgkb.jobs (kind, payload) VALUES ('crawl', jsonb_build_object('url', '$BASE/index.html',
+		'source_id', '$1', 'max_depth', 100, 'max_pages', 100000)) RETURNING id"
+}
+
+# The service is warm when a measured crawl arrives, as a running deployment is: the same pages were crawled
+# first under another source_id (CRAWL_NO_WARMUP=1 skips this), so a measured crawl finds none of its URLs in
+# the database, but the worker's pooled sessions and the server have done their one-time work (faulting in
+# shared memory and WAL buffers was about a tenth of the server's CPU in perf on a cold start).
 if [ -z "${CRAWL_NO_WARMUP:-}" ]; then
-	crawl_into pgkb_warmup
-	kill -TERM "$SUP"
-	wait "$SUP" || true
+	wait_crawl "$(crawl_sql bench-warmup)"
 fi
-crawl_into pgkb_bench
-read -r fetched all <<<"$(sql -F' ' -c "SELECT count(*) FILTER (WHERE status = 'fetched'), count(*) FROM pgkb.documents")"
-mb=$(sql -c "SELECT round(sum(length(body)) / 1048576.0, 1) FROM pgkb.documents")
-# the fetch stage by the database's clock: from the crawl job's INSERT to the crawl marked done. The CLI's own
-# start (a process and a new database connection, before the INSERT) is printed apart: an application enqueues
-# with an INSERT on a connection it already has.
-pgkb_s=$(sql -c "SELECT extract(epoch FROM c.finished_at - h.created_at) FROM pgkb.crawls c
-	JOIN pgkb.job_history h ON h.id = c.job_id WHERE c.job_id = $job")
 
-mkdir -p "$B_DIR/wget"
-w0=$(date +%s.%N)
-(cd "$B_DIR/wget" && wget --recursive --no-parent --level=inf -q "$BASE/index.html" || true)
-w1=$(date +%s.%N)
-wget_pages=$(find "$B_DIR/wget" -name '*.html' | wc -l)
-wget_s=$(echo "$w1 - $w0" | bc -l)
-
+# Rounds, each a pgkb crawl under a new source_id then a wget of the same site: wget's time on this machine
+# swings between runs (0.5 to 0.9 s for the same pages), so one run of each says little; the medians compare.
 printf 'site: %s (%s) served by nginx on loopback\n' "$DOCS" "$BASE"
-printf 'pgkb crawl (fetch stage, %s process(es) x %s jobs, host_concurrency %s, host_delay 0): %d documents, %d fetched (%s MB) in %.2f s = %.0f pages/s\n' \
-	"${CRAWL_PROCESSES:-1}" "${CRAWL_CONCURRENCY:-128}" "${CRAWL_HOST_CONCURRENCY:-32}" "$all" "$fetched" "$mb" "$pgkb_s" "$(echo "$fetched / $pgkb_s" | bc -l)"
-printf 'wget --recursive --no-parent: %d pages in %.2f s = %.0f pages/s\n' "$wget_pages" "$wget_s" \
-	"$(echo "$wget_pages / $wget_s" | bc -l)"
-printf 'pgkb / wget: %.2f (pages/s); the enqueue CLI itself took %.0f ms\n' "$(echo "$wget_s / $pgkb_s" | bc -l)" \
-	"$(echo "($e1 - $e0) * 1000" | bc -l)"
-grep -E "error|warn" "$B_DIR/sup.pgkb_bench.log" | head -5 || true
+printf 'pgkb: %s process(es) x %s jobs, pool %s, host_concurrency %s, host_delay 0; the fetch stage by the database clock\n' \
+	"${CRAWL_PROCESSES:-1}" "${CRAWL_CONCURRENCY:-128}" "${CRAWL_POOL_SIZE:-4}" "${CRAWL_HOST_CONCURRENCY:-32}"
+: >"$B_DIR/pgkb.s"; : >"$B_DIR/wget.s"
+for round in $(seq 1 "${CRAWL_ROUNDS:-5}"); do
+	job=$(crawl_sql "bench-$round")
+	wait_crawl "$job"
+	kill -0 "$SUP" 2>/dev/null || { echo "pgkb-supervisor exited: $(tail -n 3 "$B_DIR/sup.log")" >&2; exit 1; }
+	crawl="(SELECT id FROM pgkb.crawls WHERE job_id = $job)"
+	read -r fetched all mb <<<"$(sql -F' ' -c "SELECT count(*) FILTER (WHERE status = 'fetched'), count(*),
+		round(sum(length(body)) / 1048576.0, 1) FROM pgkb.documents WHERE crawl_id = $crawl")"
+	# the fetch stage: from the crawl job's INSERT to the crawl marked done
+	pgkb_s=$(sql -c "SELECT extract(epoch FROM c.finished_at - h.created_at) FROM pgkb.crawls c
+		JOIN pgkb.job_history h ON h.id = c.job_id WHERE c.job_id = $job")
+	echo "$pgkb_s" >>"$B_DIR/pgkb.s"
+
+	rm -rf "$B_DIR/wget"; mkdir -p "$B_DIR/wget"
+	w0=$(date +%s.%N)
+	(cd "$B_DIR/wget" && wget --recursive --no-parent --level=inf -q "$BASE/index.html" || true)
+	w1=$(date +%s.%N)
+	wget_pages=$(find "$B_DIR/wget" -name '*.html' | wc -l)
+	wget_s=$(echo "$w1 - $w0" | bc -l)
+	echo "$wget_s" >>"$B_DIR/wget.s"
+	printf 'round %d: pgkb %d documents, %d fetched (%s MB) in %.2f s = %.0f pages/s; wget %d pages in %.2f s = %.0f pages/s\n' \
+		"$round" "$all" "$fetched" "$mb" "$pgkb_s" "$(echo "$fetched / $pgkb_s" | bc -l)" \
+		"$wget_pages" "$wget_s" "$(echo "$wget_pages / $wget_s" | bc -l)"
+done
+pgkb_m=$(median <"$B_DIR/pgkb.s"); wget_m=$(median <"$B_DIR/wget.s")
+printf 'median: pgkb %.2f s = %.0f pages/s; wget %.2f s = %.0f pages/s; pgkb / wget: %.2f (pages/s)\n' \
+	"$pgkb_m" "$(echo "$fetched / $pgkb_m" | bc -l)" "$wget_m" "$(echo "$wget_pages / $wget_m" | bc -l)" \
+	"$(echo "$wget_m / $pgkb_m" | bc -l)"
+grep -E "error|warn" "$B_DIR/sup.log" | head -5 || true
 
 # The database's share alone: each page's result written by pgbench (4 clients, no HTTP, no parsing, no job
 # claim or completion): load the document and its crawl, store a real page body, enqueue its ingest job,

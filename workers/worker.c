@@ -945,8 +945,14 @@ int worker_main(const struct worker_opts *o)
 		/* A worker prepares each statement once per connection and runs it thousands of times, mostly over
 		 * arrays whose length changes every time: custom plans (PostgreSQL's default) would plan nearly every
 		 * execution again. Every statement a worker sends is an indexed OLTP statement that its generic plan
-		 * serves well. */
-		.setup_sql = "SET plan_cache_mode = force_generic_plan",
+		 * serves well, but a generic plan is made once, at the first execution, when a fresh database's
+		 * tables are tiny and a sequential scan looks cheapest (the body store by `id = ANY($1)` was planned
+		 * as one, and kept scanning documents as the crawl filled it). So sequential scans are priced out:
+		 * they remain where no index can serve, and nowhere else. The price they carry makes such a plan
+		 * look costly enough to JIT-compile (hundreds of milliseconds of CPU for a statement that runs in
+		 * one), and no worker statement is long enough to gain from JIT: it is off. */
+		.setup_sql = "SELECT set_config('plan_cache_mode', 'force_generic_plan', false),"
+		             " set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false)",
 		.listen_sql = w->nkinds ? "LISTEN pgkb_jobs" : NULL,
 		.on_notify = on_notify,
 		.on_listen_ready = on_listen_ready,
