@@ -2,7 +2,7 @@
 # Fetch-stage crawl benchmark: pgkb crawls the PostgreSQL HTML docs served by a private nginx on loopback
 # (politeness relaxed: host_concurrency 32, host_delay 0) and reports pages/s beside `wget --recursive
 # --no-parent` of the same site in the same run. Usage: bench/crawl.sh [DOCS_DIR]
-#   env: PGKB_BIN_DIR (a built tree; default: builds build-release), CRAWL_PROCESSES (1), CRAWL_CONCURRENCY (128),
+#   env: PGKB_BIN_DIR (a built tree; default: builds build-release), CRAWL_PROCESSES (1), CRAWL_CONCURRENCY (256),
 #        CRAWL_HOST_CONCURRENCY (32), CRAWL_POOL_SIZE (4, the default), CRAWL_NO_WARMUP (no warm-up crawl first),
 #        CRAWL_ROUNDS (5), CRAWL_NO_CEILING (skip the pgbench ceiling)
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +17,7 @@ cat >"$B_DIR/pgkb.yaml" <<EOF
 log: {level: warn}
 database: {pool_size: ${CRAWL_POOL_SIZE:-4}}
 workers:
-  crawl: {processes: ${CRAWL_PROCESSES:-1}, concurrency: ${CRAWL_CONCURRENCY:-128}}
+  crawl: {processes: ${CRAWL_PROCESSES:-1}, concurrency: ${CRAWL_CONCURRENCY:-256}}
   ingest: {processes: 0}
   embed: {processes: 0}
 crawl:
@@ -62,7 +62,7 @@ fi
 # swings between runs (0.5 to 0.9 s for the same pages), so one run of each says little; the medians compare.
 printf 'site: %s (%s) served by nginx on loopback\n' "$DOCS" "$BASE"
 printf 'pgkb: %s process(es) x %s jobs, pool %s, host_concurrency %s, host_delay 0; the fetch stage by the database clock\n' \
-	"${CRAWL_PROCESSES:-1}" "${CRAWL_CONCURRENCY:-128}" "${CRAWL_POOL_SIZE:-4}" "${CRAWL_HOST_CONCURRENCY:-32}"
+	"${CRAWL_PROCESSES:-1}" "${CRAWL_CONCURRENCY:-256}" "${CRAWL_POOL_SIZE:-4}" "${CRAWL_HOST_CONCURRENCY:-32}"
 : >"$B_DIR/pgkb.s"; : >"$B_DIR/wget.s"
 for round in $(seq 1 "${CRAWL_ROUNDS:-5}"); do
 	job=$(crawl_sql "bench-$round")

@@ -38,9 +38,7 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 30000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done; }
-
-. "$SRC/tests/lib/nginx.sh"
+. "$SRC/tests/lib/servers.sh"
 bench_nginx() { # DIR: a private nginx serving DIR on loopback (no access log); sets HTTP_PORT, BASE, NGINX (its pid)
 	HTTP_PORT=$(free_port)
 	BASE=http://127.0.0.1:$HTTP_PORT

@@ -49,15 +49,18 @@ static const struct pg_stmt crawl_sweep = {"pgkb_fetch_sweep", "SELECT pgkb.craw
 
 /* The documents and crawls of the fetch jobs that started in one loop iteration, in one statement: $1 is a
  * JSON array of {"i": index, "c": crawl_id, "u": url}; each row carries its index (column 9). Each document is
- * looked up by its unique (source_id, url) whatever the statistics (LIMIT keeps the lateral subquery a
- * per-row lookup, never a join that could scan a crawl's documents). */
+ * looked up by its unique (source_id, url) whatever the statistics: LIMIT keeps the lateral subquery a
+ * per-row lookup, never a join, and the crawl is checked outside it, so that no index on crawl_id can serve
+ * the lookup (a generic plan made on a tiny table chose documents_crawl_status and read every document of the
+ * crawl for each page). */
 static const struct pg_stmt doc_load = {
 	"pgkb_fetch_load",
 	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status, k.i"
 	"  FROM jsonb_to_recordset($1::jsonb) AS k(i int, c bigint, u text)"
 	"  JOIN pgkb.crawls c ON c.id = k.c"
-	"  CROSS JOIN LATERAL (SELECT d.id, d.etag, d.last_modified, d.content_hash, d.status FROM pgkb.documents d"
-	"                       WHERE d.source_id = c.source_id AND d.url = k.u AND d.crawl_id = c.id LIMIT 1) d",
+	"  CROSS JOIN LATERAL (SELECT d.id, d.etag, d.last_modified, d.content_hash, d.status, d.crawl_id"
+	"                        FROM pgkb.documents d WHERE d.source_id = c.source_id AND d.url = k.u LIMIT 1) d"
+	" WHERE d.crawl_id = c.id",
 	1,
 };
 /* New bodies and their ingest jobs, one row per page (pg_req_row): a group commit stores the pages of all its
@@ -241,7 +244,7 @@ static void fetch_commit_links(struct fetch *f, struct pg_req *w, const char *li
 static void fetch_final(struct fetch *f, const char *status, const char *error, long http_status,
                         const char *final_url, const char *redirects)
 {
-	char hs[16];
+	char hs[24];
 	snprintf(hs, sizeof hs, "%ld", http_status);
 	log_info("fetch %s: %s: %s", f->url, status, error);
 	struct pg_req *w = writes_new(f);

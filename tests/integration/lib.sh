@@ -9,7 +9,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGKB=$PGKB_BIN_DIR/pgkb
 SUPERVISOR=$PGKB_BIN_DIR/pgkb-supervisor
 export PGKB_SCHEMA_DIR=$PGKB_SRC_DIR/schema
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/nginx.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
 
 T_PASS=0
 T_FAIL=0
@@ -37,20 +37,6 @@ assert_match() {
 
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-# free_port: a port nobody listens on, below the kernel's ephemeral range so that no outgoing connection
-# (a worker's, libcurl's) holds it by the time a server binds it. Callers still retry: another test run
-# may take it between the check and the bind.
-free_port() {
-	local p lo=32768
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 1 200); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
 }
 
 # pg_start: a fresh cluster with database pgkb_test; exports PGHOST/PGPORT/PGUSER/PGDATABASE.

@@ -29,12 +29,21 @@ pages=$(find "$DOCS" -maxdepth 1 -name '*.html' | wc -l)
 sql "SELECT pg_stat_reset()" >/dev/null
 id=$("$PGKB" enqueue crawl "$BASE/index.html" --source-id docs --depth 100 --max-pages 100000)
 wait_for "SELECT status = 'done' FROM pgkb.crawls WHERE job_id = $id" 180 "the docs crawl is done"
-# The workers' generic plans were made when documents was empty; none of them may scan it as it fills (the
-# test itself has not touched documents since the reset). Backends publish their counters within a second
-# of going idle.
+# The workers' generic plans were made when documents was empty; none of them may scan it as it fills, and a
+# lookup by (source_id, url) or id must read one index entry, not every document of the source or crawl (the
+# test itself has not touched documents since the reset). Backends publish their counters within a second of
+# going idle.
 sleep 2
 assert_eq "$(sql "SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'pgkb.documents'::regclass")" "0" \
 	"no worker statement scanned documents"
+IFS='|' read -r lookups looked <<<"$(sql "SELECT sum(idx_scan), sum(idx_tup_read) FROM pg_stat_user_indexes
+	WHERE relid = 'pgkb.documents'::regclass AND indexrelname <> 'documents_crawl_status'")"
+assert_ge "$lookups" "$pages" "documents were looked up by index"
+assert_ge "$((2 * lookups))" "$looked" "each lookup read about one index entry ($looked entries in $lookups lookups)"
+# the crawl's queued documents are counted (settle, at most 65 at a time, plus index entries of rows that
+# left 'queued' moments ago); a lookup served by this index reads hundreds per page, quadratic in the crawl
+settled=$(sql "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'documents_crawl_status'")
+assert_ge "$((400 * pages))" "$settled" "the crawl index read a bounded number of entries per page ($settled)"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.documents WHERE source_id = 'docs'")" "$pages" "one document per page of the site"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.documents WHERE source_id = 'docs' AND status <> 'fetched'")" "0" \
 	"every page fetched"

@@ -1,4 +1,19 @@
-# A private nginx for the tests and the benchmarks (sourced by tests/integration/lib.sh and bench/lib.sh).
+# Local servers for the tests and the benchmarks: free ports, and a private nginx (sourced by
+# tests/integration/lib.sh and bench/lib.sh).
+
+# free_port: a port nobody listens on, below the kernel's ephemeral range so that no outgoing connection
+# (a worker's, libcurl's) holds it by the time a server binds it. Callers still retry: another test run
+# may take it between the check and the bind.
+free_port() {
+	local p lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 11000 ] || lo=32768
+	for _ in $(seq 1 200); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
+	done
+	return 1
+}
 
 # nginx_conf ROOT PORT DIR ACCESS_LOG: writes DIR/nginx.conf (foreground, temp files and pid under DIR) serving
 # ROOT on 127.0.0.1:PORT; ACCESS_LOG is a file ("$msec $status $uri" per request) or "off".
