@@ -5,6 +5,11 @@
 
 #include "mem.h"
 
+/* "Job $id is leased to $owner", for lookups by id. By CHECK jobs_lease, a job with a lease owner and a lease end
+ * is running; "state = 'running'" would say the same but would let the planner serve the lookup from the
+ * partial index jobs_running, reading every running job (schema/079_lease_lookup.sql). */
+#define LEASED_TO(owner) "lease_owner = " owner " AND lease_until IS NOT NULL"
+
 const struct pg_stmt queue_claim = {
 	"pgkb_claim",
 	"WITH ready AS MATERIALIZED ("
@@ -46,7 +51,7 @@ const struct pg_stmt queue_fail = {
 	"  run_at = CASE WHEN $6::bool OR attempts >= max_attempts THEN run_at"
 	"                ELSE clock_timestamp() + $5::bigint * interval '1 millisecond' END,"
 	"  lease_owner = NULL, lease_until = NULL, last_error = $4 "
-	"WHERE id = $1::bigint AND attempts = $2::int AND lease_owner = $3 AND state = 'running' "
+	"WHERE id = $1::bigint AND attempts = $2::int AND " LEASED_TO("$3") " "
 	"RETURNING state",
 	6,
 };
@@ -54,7 +59,7 @@ const struct pg_stmt queue_fail = {
 const struct pg_stmt queue_renew = {
 	"pgkb_renew",
 	"UPDATE pgkb.jobs SET lease_until = clock_timestamp() + $2::bigint * interval '1 millisecond'"
-	" WHERE id = ANY($3::bigint[]) AND lease_owner = $1 AND state = 'running'",
+	" WHERE id = ANY($3::bigint[]) AND " LEASED_TO("$1"),
 	3,
 };
 
@@ -78,7 +83,7 @@ const struct pg_stmt queue_handback_jobs = {
 	"pgkb_handback_jobs",
 	"UPDATE pgkb.jobs j SET state = 'queued', attempts = j.attempts - 1, run_at = clock_timestamp(),"
 	"       lease_owner = NULL, lease_until = NULL, last_error = $4"
-	" WHERE j.id = ANY($1::bigint[]) AND j.lease_owner = $3 AND j.state = 'running'"
+	" WHERE j.id = ANY($1::bigint[]) AND j." LEASED_TO("$3")
 	"   AND j.attempts = ($2::int[])[array_position($1::bigint[], j.id)] "
 	"RETURNING j.id, pg_notify('pgkb_jobs', j.kind)",
 	4,

@@ -44,6 +44,10 @@ assert_ge "$((2 * lookups))" "$looked" "each lookup read about one index entry (
 # left 'queued' moments ago); a lookup served by this index reads hundreds per page, quadratic in the crawl
 settled=$(sql "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'documents_crawl_status'")
 assert_ge "$((400 * pages))" "$settled" "the crawl index read a bounded number of entries per page ($settled)"
+# completions and lease renewals find their jobs by id; jobs_running serves only the rescue of expired leases
+# (served from jobs_running, each completion read every running job: about 200,000 entries in this crawl)
+running=$(sql "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'jobs_running'")
+assert_ge "$((40 * pages))" "$running" "jobs were found by id, not among all running jobs ($running entries read)"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.documents WHERE source_id = 'docs'")" "$pages" "one document per page of the site"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.documents WHERE source_id = 'docs' AND status <> 'fetched'")" "0" \
 	"every page fetched"
