@@ -468,7 +468,7 @@ static void not_modified(struct fetch *f, const struct http_response *resp, cons
 
 static void store_gone(struct fetch *f, long status)
 {
-	char hs[16], *err = xasprintf("HTTP %ld", status);
+	char hs[24], *err = xasprintf("HTTP %ld", status);
 	snprintf(hs, sizeof hs, "%ld", status);
 	log_info("fetch %s: gone (%s)", f->url, err);
 	struct pg_req *w = writes_new(f);
