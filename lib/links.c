@@ -1,7 +1,8 @@
-/* Link extraction: <a>/<area> hrefs via libxml2's HTML tokenizer (SAX, no tree), Markdown links of llms.txt; resolved,
- * deduplicated. */
+/* Link extraction: <a>/<area> hrefs found by a fast start-tag scanner (tag_scan.c), or by libxml2's HTML tokenizer
+ * (SAX, no tree) for any page the scanner is unsure of; Markdown links of llms.txt; resolved, deduplicated. */
 #include "links.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,8 +13,11 @@
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
+#include "buf.h"
 #include "mem.h"
+#include "tag_scan.h"
 #include "url.h"
+#include "utf8.h"
 
 /* Accumulates canonical links: de-duplication through an open-addressing table of indices into out->urls. */
 struct collector {
@@ -200,6 +204,227 @@ static void scan_html(struct html_scan *s, const char *html, size_t len, const c
 	htmlFreeParserCtxt(ctxt);
 }
 
+/* --- the fast path: tag_scan, for pages in an ASCII-compatible encoding --- */
+
+/* What the fast path may assume of the page's bytes. */
+enum page_bytes {
+	BYTES_UNKNOWN,  /* not ASCII-compatible, or unknown: no fast path */
+	BYTES_ASCII,    /* an ASCII-compatible encoding other than UTF-8: only ASCII values are safe */
+	BYTES_UTF8,     /* UTF-8 (declared, or assumed for lack of a declaration) */
+};
+
+struct fast_scan {
+	struct html_scan *s;
+	enum page_bytes bytes;
+	const char *charset; /* the caller's (HTTP) charset, may be NULL */
+	const char *html;
+	size_t len;
+	int page_utf8; /* -1 unchecked, else whether the whole page is clean UTF-8 */
+	bool noindex, nofollow;
+	size_t skipped_nofollow;
+	struct buf val;
+};
+
+/* Decodes an attribute value into f->val as libxml2 would hand it over; false when unsure (a character
+ * reference other than &amp; &lt; &gt; &quot; and printable-ASCII numeric ones, a control byte, or a byte the
+ * page's encoding leaves in doubt). */
+static bool fast_value(struct fast_scan *f, const struct tag_attr *a)
+{
+	buf_reset(&f->val);
+	const unsigned char *v = (const unsigned char *)a->value;
+	bool non_ascii = false;
+	for (size_t i = 0; i < a->value_len; i++) {
+		unsigned char c = v[i];
+		if (c == '&') {
+			static const struct { const char *ref; char ch; } named[] = {
+				{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}};
+			size_t rest = a->value_len - i - 1, k;
+			const char *r = (const char *)v + i + 1;
+			for (k = 0; k < sizeof named / sizeof *named; k++) {
+				size_t n = strlen(named[k].ref);
+				if (rest >= n && memcmp(r, named[k].ref, n) == 0) {
+					buf_putc(&f->val, named[k].ch);
+					i += n;
+					break;
+				}
+			}
+			if (k < sizeof named / sizeof *named)
+				continue;
+			if (rest < 3 || r[0] != '#')
+				return false;
+			bool hex = r[1] == 'x';
+			size_t j = hex ? 2 : 1;
+			long cp = 0;
+			for (; j < rest && j < 9 && (hex ? isxdigit((unsigned char)r[j]) : isdigit((unsigned char)r[j])); j++)
+				cp = cp * (hex ? 16 : 10) + (isdigit((unsigned char)r[j]) ? r[j] - '0' : (r[j] | 0x20) - 'a' + 10);
+			if (j == (hex ? 2u : 1u) || j >= rest || r[j] != ';' || cp < 0x20 || cp > 0x7e)
+				return false;
+			buf_putc(&f->val, (char)cp);
+			i += j + 1;
+			continue;
+		}
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return false;
+		if (c == 0x7f)
+			return false;
+		non_ascii |= c >= 0x80;
+		buf_putc(&f->val, (char)c);
+	}
+	if (non_ascii) {
+		if (f->bytes != BYTES_UTF8)
+			return false;
+		/* libxml2 reads the rest of a page as Latin-1 from its first invalid UTF-8 byte: values are as they
+		 * stand only in a page that is clean UTF-8 throughout */
+		if (f->page_utf8 < 0)
+			f->page_utf8 = utf8_is_clean(f->html, f->len);
+		if (!f->page_utf8)
+			return false;
+	}
+	return true;
+}
+
+/* The first attribute called name (libxml2 keeps the first of duplicates), NULL when absent. */
+static const struct tag_attr *fast_attr(const struct tag_attr *attrs, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(attrs[i].name, name) == 0)
+			return &attrs[i];
+	return NULL;
+}
+
+/* Decodes the named attribute into a new string (*out NULL when absent); false when unsure. */
+static bool fast_attr_dup(struct fast_scan *f, const struct tag_attr *attrs, size_t n, const char *name, char **out)
+{
+	*out = NULL;
+	const struct tag_attr *a = fast_attr(attrs, n, name);
+	if (!a)
+		return true;
+	if (!fast_value(f, a))
+		return false;
+	*out = xstrdup(buf_str(&f->val));
+	return true;
+}
+
+/* True when a <meta> declares no charset, or UTF-8, or the caller's own charset: libxml2 may switch to a
+ * charset a page declares, and then read its bytes (even its ASCII, as in UTF-7) otherwise. */
+static bool fast_meta_charset_ok(struct fast_scan *f, const struct tag_attr *attrs, size_t n)
+{
+	char *cs = NULL;
+	bool ok = true;
+	if (!fast_attr_dup(f, attrs, n, "charset", &cs))
+		return false;
+	if (!cs) {
+		char *equiv = NULL;
+		if (!fast_attr_dup(f, attrs, n, "http-equiv", &equiv))
+			return false;
+		bool ctype = equiv && strcasecmp(equiv, "content-type") == 0;
+		free(equiv);
+		if (!ctype)
+			return true;
+		char *content = NULL;
+		if (!fast_attr_dup(f, attrs, n, "content", &content))
+			return false;
+		const char *at = content ? strcasestr(content, "charset") : NULL;
+		if (at) {
+			at += 7;
+			at += strspn(at, " \t");
+			if (*at == '=') {
+				at++;
+				at += strspn(at, " \t\"'");
+				cs = xstrndup(at, strcspn(at, " \t\"';"));
+			} else {
+				ok = false;
+			}
+		}
+		free(content);
+	}
+	if (cs)
+		ok = strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
+		     (f->charset && strcasecmp(cs, f->charset) == 0);
+	free(cs);
+	return ok;
+}
+
+static int on_fast_tag(void *arg, const char *name, size_t name_len, const struct tag_attr *attrs, size_t n)
+{
+	struct fast_scan *f = arg;
+	struct html_scan *s = f->s;
+	bool is_a = name_len == 1 && name[0] == 'a', is_area = name_len == 4 && memcmp(name, "area", 4) == 0;
+	char *v = NULL, *v2 = NULL;
+	if (is_a || is_area) {
+		if (!fast_attr(attrs, n, "href"))
+			return 0;
+		if (!fast_attr_dup(f, attrs, n, "rel", &v))
+			return TAG_SCAN_UNSURE;
+		bool nofollow = v && has_token(v, "nofollow");
+		free(v);
+		if (nofollow) {
+			f->skipped_nofollow++;
+			return 0;
+		}
+		if (!fast_attr_dup(f, attrs, n, "href", &v))
+			return TAG_SCAN_UNSURE;
+		if (s->n == s->cap) {
+			s->cap = s->cap ? 2 * s->cap : 64;
+			s->hrefs = xrealloc(s->hrefs, s->cap * sizeof *s->hrefs);
+		}
+		s->hrefs[s->n++] = v;
+	} else if (name_len == 4 && memcmp(name, "base", 4) == 0) {
+		if (s->base_href)
+			return 0;
+		if (!fast_attr_dup(f, attrs, n, "href", &s->base_href))
+			return TAG_SCAN_UNSURE;
+	} else if (name_len == 4 && memcmp(name, "meta", 4) == 0) {
+		if (!fast_meta_charset_ok(f, attrs, n))
+			return TAG_SCAN_UNSURE;
+		if (!fast_attr_dup(f, attrs, n, "name", &v))
+			return TAG_SCAN_UNSURE;
+		bool robots = v && strcasecmp(v, "robots") == 0;
+		free(v);
+		if (robots) {
+			if (!fast_attr_dup(f, attrs, n, "content", &v2))
+				return TAG_SCAN_UNSURE;
+			links_robots_directives(v2, &f->noindex, &f->nofollow);
+			free(v2);
+		}
+	}
+	return 0;
+}
+
+/* Runs tag_scan over the page into s; false (s left empty) when the page needs libxml2. The fast path takes
+ * pages read as UTF-8, and pages read as Latin-1 (every byte is a character), for their ASCII values; any
+ * other charset goes to libxml2, whose converters may stop at a byte they cannot convert. */
+static bool scan_html_fast(struct html_scan *s, const char *html, size_t len, const char *charset,
+                           const char *enc)
+{
+	struct fast_scan f = {.s = s, .html = html, .len = len, .page_utf8 = -1, .charset = charset};
+	if (enc && (strcasecmp(enc, "utf-8") == 0 || strcasecmp(enc, "utf8") == 0))
+		f.bytes = BYTES_UTF8;
+	else if (enc && (strcasecmp(enc, "iso-8859-1") == 0 || strcasecmp(enc, "latin1") == 0))
+		f.bytes = BYTES_ASCII;
+	else if (!enc && !(charset && *charset) && !(len >= 2 && (memcmp(html, "\xFE\xFF", 2) == 0 ||
+	                                                           memcmp(html, "\xFF\xFE", 2) == 0)))
+		f.bytes = BYTES_ASCII; /* a <meta> charset decides: UTF-8 or none (fast_meta_charset_ok) */
+	else
+		return false;
+	bool ok = tag_scan(html, len, on_fast_tag, &f) == 0;
+	buf_free(&f.val);
+	if (ok) {
+		s->c->out->noindex |= f.noindex;
+		s->c->out->nofollow |= f.nofollow;
+		s->c->out->skipped_nofollow += f.skipped_nofollow;
+		return true;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		free(s->hrefs[i]);
+	free(s->hrefs);
+	free(s->base_href);
+	s->hrefs = NULL;
+	s->base_href = NULL;
+	s->n = s->cap = 0;
+	return false;
+}
+
 /* The encoding to hand libxml2: the caller's charset; none (libxml2 then reads a BOM or <meta> charset) when
  * the page has either; else UTF-8, libxml2's own fallback being Latin-1. */
 static const char *choose_encoding(const char *html, size_t len, const char *charset)
@@ -215,8 +440,9 @@ static const char *choose_encoding(const char *html, size_t len, const char *cha
 	return "UTF-8";
 }
 
-int links_from_html(const char *html, size_t len, const char *page_url, const char *charset, size_t max_links,
-                    struct links *out)
+/* links_from_html, with the fast scanner tried first unless parsed_only. */
+static int html_links_impl(const char *html, size_t len, const char *page_url, const char *charset,
+                           size_t max_links, struct links *out, bool parsed_only)
 {
 	memset(out, 0, sizeof *out);
 	struct collector c = {.out = out, .max = max_links ? max_links : LINKS_DEFAULT_MAX};
@@ -228,7 +454,9 @@ int links_from_html(const char *html, size_t len, const char *page_url, const ch
 		int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
 		           HTML_PARSE_COMPACT;
 		struct html_scan s = {.c = &c};
-		scan_html(&s, html, len, choose_encoding(html, len, charset), opts);
+		const char *enc = choose_encoding(html, len, charset);
+		if (parsed_only || !scan_html_fast(&s, html, len, charset, enc))
+			scan_html(&s, html, len, enc, opts);
 		if (s.base_href) {
 			char *b = url_resolve(c.self, s.base_href);
 			if (b) {
@@ -248,6 +476,18 @@ int links_from_html(const char *html, size_t len, const char *page_url, const ch
 	}
 	collector_done(&c);
 	return 0;
+}
+
+int links_from_html(const char *html, size_t len, const char *page_url, const char *charset, size_t max_links,
+                    struct links *out)
+{
+	return html_links_impl(html, len, page_url, charset, max_links, out, false);
+}
+
+int links_from_html_parsed(const char *html, size_t len, const char *page_url, const char *charset,
+                           size_t max_links, struct links *out)
+{
+	return html_links_impl(html, len, page_url, charset, max_links, out, true);
 }
 
 /* --- llms.txt (Markdown) --- */

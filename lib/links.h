@@ -29,12 +29,17 @@ struct links {
  * nofollow, and then no links are returned.
  * At most max_links links are kept (0 means LINKS_DEFAULT_MAX). charset (may be NULL), e.g. from the HTTP
  * Content-Type, names the page's encoding; without it a <meta> charset is honoured and UTF-8 assumed
- * otherwise. Parsing uses libxml2's HTML parser without network access.
+ * otherwise. Tags are read by a fast scanner (tag_scan.h) where the page is in an ASCII-compatible encoding
+ * and its tags keep to a strict grammar, and by libxml2's HTML parser (without network access) otherwise:
+ * the scanner gives up on any page where the two could differ.
  * Returns 0 (a document libxml2 can make nothing of simply has no links), or -1 when page_url is not a valid
  * http(s) URL.
  */
 int links_from_html(const char *html, size_t len, const char *page_url, const char *charset, size_t max_links,
                     struct links *out);
+/* links_from_html with libxml2's parser for every page: the reference the fast scanner is tested against. */
+int links_from_html_parsed(const char *html, size_t len, const char *page_url, const char *charset,
+                           size_t max_links, struct links *out);
 
 /*
  * Collects the link targets of an llms.txt (Markdown) into *out: the target of every [text](target), every

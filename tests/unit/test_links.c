@@ -1,18 +1,29 @@
-/* Unit tests: HTML link extraction (<base>, relative, nofollow, meta robots, caps) and llms.txt links. */
+/* Unit tests: HTML link extraction (<base>, relative, nofollow, meta robots, caps), the fast start-tag scanner
+ * against libxml2, and llms.txt links. */
 #include "links.h"
+#include "tag_scan.h"
 #include "testlib.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 
 #include "buf.h"
 #include "mem.h"
 
+static char *read_file(const char *path, size_t *len);
+
 static char *read_fixture(const char *name, size_t *len)
 {
 	const char *dir = getenv("PGKB_TEST_DATA");
 	char *path = xasprintf("%s/crawl/%s", dir ? dir : "tests/data", name);
-	FILE *f = fopen(path, "rb");
+	char *s = read_file(path, len);
 	free(path);
+	return s;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
 	struct buf b = BUF_INIT;
 	if (f) {
 		char chunk[4096];
@@ -217,6 +228,131 @@ TEST(llms_txt_pathological_brackets_are_linear)
 	free(s);
 }
 
+
+/* --- the fast scanner against libxml2 --- */
+
+/* links_from_html (fast scanner first) and links_from_html_parsed (libxml2 always) agree on html. */
+static void check_same_as_libxml2(const char *html, size_t len, const char *charset, const char *what)
+{
+	struct links a, b;
+	const char *page = "https://example.com/docs/page.html";
+	ASSERT_INT_EQ(links_from_html(html, len, page, charset, 0, &a), 0);
+	ASSERT_INT_EQ(links_from_html_parsed(html, len, page, charset, 0, &b), 0);
+	bool same = a.n == b.n && a.noindex == b.noindex && a.nofollow == b.nofollow &&
+	            a.skipped_nofollow == b.skipped_nofollow && a.truncated == b.truncated;
+	for (size_t i = 0; same && i < a.n; i++)
+		same = strcmp(a.urls[i], b.urls[i]) == 0;
+	if (!same)
+		TEST_FAIL_AT("%s: %zu links from the scanner, %zu from libxml2", what, a.n, b.n);
+	links_free(&a);
+	links_free(&b);
+}
+
+static int count_tags(void *arg, const char *name, size_t name_len, const struct tag_attr *attrs, size_t n)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Pages where the HTML standard, libxml2 and a naive scanner part ways: the scanner must read them as libxml2
+ * does or give up on them (the last three were found by fuzz_links). */
+TEST(scanner_agrees_with_libxml2_on_tricky_pages)
+{
+	static const char *const pages[] = {
+	        "<title><a href=t1></title><a href=after>",
+	        "<textarea><a href=t2></textarea><a href=after>",
+	        "<script><a href=s1></script><a href=after>",
+	        "<script>x='</div><a href=s2>'</script><a href=after>",
+	        "<style><a href=s3></style><a href=after>",
+	        "<script/><a href=x></script><a href=y>",
+	        "<script>a</SCRIPT ><a href=y>",
+	        "<script>a</scriptx><a href=z></script><a href=y>",
+	        "<iframe><a href=i1></iframe><noscript><a href=n1></noscript><xmp><a href=x1></xmp>",
+	        "<!--><a href=c1>--><a href=after>",
+	        "<!-- x -- y --><a href=after><!-- unterminated <a href=lost>",
+	        "<a href=\"a&amp;b&lt;&quot;&#65;&#x42;&copy;&foo;&amp\">",
+	        "<a href=\"&AMP;&amp\"><a href=\"&#x41\"><a href=\"&#0;&#xD800;&#128;\">",
+	        "<a href='x' href='y' HREF=z><A HREF=up>",
+	        "<a href=\"unterminated>",
+	        "<a href=x<b><a/href=x><a href = x ><a =x href=y><a href=\"x\"title=t>",
+	        "</html><a href=late><p>x</p></body></html><a href=late2>",
+	        "<?php echo 1 ?><a href=after><!DOCTYPE html><a href=after2>",
+	        "<!DOCTYPE html PUBLIC \"-//W3C//DTD>\" \"x\"><a href=y>",
+	        "<?pi a>b?><a href=y></div foo><a href=y2><![CDATA[<a href=x>]]><a href=y3>",
+	        "<<a href=x><3 <a href=x2><=<a href=x3><-<a href=x4><_a href=x5>< a href=sp>",
+	        "<a\nhref=nl><a href=x\nrel=nofollow><a href=\"a\nb\tc\r\nd\">",
+	        "<base href=b><base href=c><a href=rel>",
+	        "<meta name=robots content=nofollow><a href=x>",
+	        "<meta name=ROBOTS content=\"noindex\"><a href=x>",
+	        "<meta charset=\"utf-7\"><a href=\"+AGE-\">",
+	        "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=shift_jis\"><a href=x>",
+	        "<a href=\"caf\xc3\xa9\"><a href=\"\xe9t\xe9\">",
+	        "<p>\xff</p><a href=\"caf\xc3\xa9\">",
+	        "<a href=\"x\"\f><a href=y/><ab href=no><a1 href=no2>",
+	        "<?xml version=\"1.0\"?>\n<!DOCTYPE ht<area href=-//W3C//DTD XHTML 1.0//EN\" \"http://x\"><a href=y>",
+	        "<meta charset=\"utf-7\"><base href=\"/docs/v2/\"><a href=\"x\">\xf6\xdf<a href=\"tekeis23\">",
+	        "<?../!docthtml\n  <a href=\"```#\x8c\x90lmailto:>\n",
+	};
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+		check_same_as_libxml2(pages[i], strlen(pages[i]), NULL, pages[i]);
+		check_same_as_libxml2(pages[i], strlen(pages[i]), "ISO-8859-1", pages[i]);
+		check_same_as_libxml2(pages[i], strlen(pages[i]), "utf-8", pages[i]);
+	}
+}
+
+/* Every page of the crawl fixtures, and of the PostgreSQL HTML docs where installed: the scanner reads each
+ * one itself (it does not give up on ordinary pages) and finds what libxml2 finds. */
+TEST(scanner_agrees_with_libxml2_on_real_pages)
+{
+	const char *data = getenv("PGKB_TEST_DATA");
+	if (!data)
+		data = "tests/data";
+	/* the ingest fixtures (tests/data/html) include pages in Latin-1, which go to libxml2 */
+	char *dirs[4] = {xasprintf("%s/site", data), xasprintf("%s/site/docs", data),
+	                 xstrdup("/usr/share/doc/postgresql-doc-15/html"), xasprintf("%s/html", data)};
+	int pages = 0;
+	for (int d = 0; d < 4; d++) {
+		DIR *dir = opendir(dirs[d]);
+		for (struct dirent *e; dir && (e = readdir(dir));) {
+			size_t nl = strlen(e->d_name);
+			if (nl < 5 || strcmp(e->d_name + nl - 5, ".html") != 0)
+				continue;
+			char *path = xasprintf("%s/%s", dirs[d], e->d_name);
+			size_t len;
+			char *html = read_file(path, &len);
+			int tags = 0;
+			if (d < 3 && (tag_scan(html, len, count_tags, &tags) != 0 || tags == 0))
+				TEST_FAIL_AT("%s: the scanner gave up on an ordinary page", path);
+			check_same_as_libxml2(html, len, NULL, path);
+			pages++;
+			free(html);
+			free(path);
+		}
+		if (dir)
+			closedir(dir);
+		free(dirs[d]);
+	}
+	ASSERT_TRUE(pages >= 5);
+}
+
+TEST(scanner_reads_tags_comments_and_raw_text)
+{
+	static const char page[] = "<!DOCTYPE html><!-- <a href=c> --><A HREF='one' rel=\"next page\" data-x>"
+	                           "<script>if (a<b) document.write('<a href=s>')</script >"
+	                           "<img src=x.png alt=\"a > b\"/><area href=two>";
+	int tags = 0;
+	ASSERT_INT_EQ(tag_scan(page, strlen(page), count_tags, &tags), 0);
+	ASSERT_INT_EQ(tags, 4); /* a, script, img, area */
+	check_same_as_libxml2(page, strlen(page), NULL, page);
+	static const char *const unsure[] = {"<a href=\"x", "<!-- open", "<a href=x><script>never closed",
+	                                     "<a\fhref=x>", "<![CDATA[x]]>", "<a href=\"x\"y>", "a\0<a href=x>"};
+	for (size_t i = 0; i < sizeof unsure / sizeof unsure[0]; i++) {
+		size_t len = i == 6 ? 13 : strlen(unsure[i]);
+		int n = 0;
+		if (tag_scan(unsure[i], len, count_tags, &n) != TAG_SCAN_UNSURE)
+			TEST_FAIL_AT("tag_scan accepted %s", unsure[i]);
+	}
+}
 int main(int argc, char **argv)
 {
 	return test_main(argc, argv);
