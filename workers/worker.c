@@ -291,6 +291,19 @@ static void fenced_free(struct fenced *f)
 	free(f);
 }
 
+/* Steps (*f, *i) to the next row call of stmt (pg_req_row) not yet merged into a group call; false at the
+ * end. Start with *f the group's head and *i -1. */
+static bool next_row(struct fenced **f, int *i, const struct pg_stmt *stmt)
+{
+	for (; *f; *f = (*f)->next, *i = -1)
+		while (++*i < (*f)->writes->ncalls) {
+			const struct pg_call *c = &(*f)->writes->calls[*i];
+			if (c->row && c->stmt == stmt && (*f)->at[*i] == -2)
+				return true;
+		}
+	return false;
+}
+
 /* The rows of stmt in a group's writes (pg_req_row), as one call: each parameter the array of their values, a
  * text array literal, or a binary bytea[] for a binary parameter (pg_req_bytes). */
 static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_stmt *stmt)
@@ -299,21 +312,19 @@ static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_st
 	int nrows = 0;
 	size_t val_len[PG_MAX_PARAMS] = {0};
 	bool has_null[PG_MAX_PARAMS] = {0};
-	for (struct fenced *f = head; f; f = f->next)
-		for (int i = 0; i < f->writes->ncalls; i++) {
-			const struct pg_call *c = &f->writes->calls[i];
-			if (!c->row || c->stmt != stmt || f->at[i] != -2)
-				continue;
-			const char *p[PG_MAX_PARAMS];
-			int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
-			pg_req_params_fmt(f->writes, i, p, len, fmt);
-			nrows++;
-			binary |= c->binary;
-			for (int k = 0; k < stmt->nparams; k++) {
-				has_null[k] |= !p[k];
-				val_len[k] += !p[k] ? 0 : fmt[k] ? (size_t)len[k] : strlen(p[k]);
-			}
+	struct fenced *f = head;
+	int i = -1;
+	while (next_row(&f, &i, stmt)) {
+		const char *p[PG_MAX_PARAMS];
+		int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
+		pg_req_params_fmt(f->writes, i, p, len, fmt);
+		nrows++;
+		binary |= f->writes->calls[i].binary;
+		for (int k = 0; k < stmt->nparams; k++) {
+			has_null[k] |= !p[k];
+			val_len[k] += !p[k] ? 0 : fmt[k] ? (size_t)len[k] : strlen(p[k]);
 		}
+	}
 	struct buf arrays[PG_MAX_PARAMS];
 	for (int k = 0; k < stmt->nparams; k++) {
 		arrays[k] = (struct buf)BUF_INIT;
@@ -322,22 +333,19 @@ static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_st
 		else
 			buf_reserve(&arrays[k], val_len[k] + 8 * (size_t)nrows + 2); /* quotes, commas, a few escapes */
 	}
-	for (struct fenced *f = head; f; f = f->next)
-		for (int i = 0; i < f->writes->ncalls; i++) {
-			const struct pg_call *c = &f->writes->calls[i];
-			if (!c->row || c->stmt != stmt || f->at[i] != -2)
-				continue;
-			const char *p[PG_MAX_PARAMS];
-			int len[PG_MAX_PARAMS];
-			pg_req_params_fmt(f->writes, i, p, len, NULL);
-			for (int k = 0; k < stmt->nparams; k++) {
-				if (!(binary & (1u << k)))
-					pg_array_add(&arrays[k], p[k]);
-				else /* a text value in a binary column: its bytes */
-					pg_bytea_array_add(&arrays[k], p[k], (c->binary >> k) & 1u ? (size_t)len[k] : p[k] ? strlen(p[k]) : 0);
-			}
-			f->at[i] = -1;
+	for (f = head, i = -1; next_row(&f, &i, stmt);) {
+		const struct pg_call *c = &f->writes->calls[i];
+		const char *p[PG_MAX_PARAMS];
+		int len[PG_MAX_PARAMS];
+		pg_req_params_fmt(f->writes, i, p, len, NULL);
+		for (int k = 0; k < stmt->nparams; k++) {
+			if (!(binary & (1u << k)))
+				pg_array_add(&arrays[k], p[k]);
+			else /* a text value in a binary column: its bytes */
+				pg_bytea_array_add(&arrays[k], p[k], (c->binary >> k) & 1u ? (size_t)len[k] : p[k] ? strlen(p[k]) : 0);
 		}
+		f->at[i] = -1;
+	}
 	const char *params[PG_MAX_PARAMS];
 	for (int k = 0; k < stmt->nparams; k++) {
 		if (!(binary & (1u << k)))
