@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "chunk.h"
-#include "codeblock.h"
-#include "hash.h"
-#include "textstats.h"
-#include "utf8.h"
+#include "lib/util/buf.h"
+#include "lib/text/chunk.h"
+#include "lib/text/codeblock.h"
+#include "lib/util/hash.h"
+#include "lib/text/textstats.h"
+#include "lib/text/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "embed_builtin.h"
-#include "embed_wire.h"
-#include "utf8.h"
-#include "vecfmt.h"
+#include "lib/embed/embed_builtin.h"
+#include "lib/embed/embed_wire.h"
+#include "lib/text/utf8.h"
+#include "lib/embed/vecfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

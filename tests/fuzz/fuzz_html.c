@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunk.h"
-#include "codeblock.h"
-#include "html.h"
-#include "textstats.h"
-#include "utf8.h"
+#include "lib/text/chunk.h"
+#include "lib/text/codeblock.h"
+#include "lib/text/html.h"
+#include "lib/text/textstats.h"
+#include "lib/text/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

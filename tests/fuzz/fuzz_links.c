@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "links.h"
+#include "lib/crawl/links.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

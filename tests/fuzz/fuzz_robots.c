@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "robots.h"
+#include "lib/crawl/robots.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

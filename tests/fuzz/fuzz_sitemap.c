@@ -6,7 +6,7 @@
 
 #include <zlib.h>
 
-#include "sitemap.h"
+#include "lib/crawl/sitemap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

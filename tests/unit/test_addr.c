@@ -1,5 +1,5 @@
 /* Unit tests: public/non-public IP address classification (SSRF guard). */
-#include "addr.h"
+#include "lib/crawl/addr.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>

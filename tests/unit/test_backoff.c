@@ -1,5 +1,5 @@
 /* Unit tests: exponential backoff with jitter. */
-#include "backoff.h"
+#include "lib/util/backoff.h"
 #include "testlib.h"
 
 TEST(backoff_doubles_until_the_cap)

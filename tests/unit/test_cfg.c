@@ -1,9 +1,9 @@
 /* Unit tests: configuration defaults, YAML file, environment overrides, errors, cross checks, dump masking. */
-#include "cfg.h"
-#include "cfg_internal.h"
-#include "duration.h"
-#include "log.h"
-#include "mem.h"
+#include "lib/cfg/cfg.h"
+#include "lib/cfg/cfg_internal.h"
+#include "lib/util/duration.h"
+#include "lib/util/log.h"
+#include "lib/util/mem.h"
 #include "testlib.h"
 
 #include <stdlib.h>

@@ -6,14 +6,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "chunk.h"
-#include "codeblock.h"
-#include "hash.h"
-#include "html.h"
-#include "mem.h"
-#include "textstats.h"
-#include "utf8.h"
+#include "lib/util/buf.h"
+#include "lib/text/chunk.h"
+#include "lib/text/codeblock.h"
+#include "lib/util/hash.h"
+#include "lib/text/html.h"
+#include "lib/util/mem.h"
+#include "lib/text/textstats.h"
+#include "lib/text/utf8.h"
 
 #ifndef PG_DOC_DIR
 #define PG_DOC_DIR "/usr/share/doc/postgresql-doc-15/html"

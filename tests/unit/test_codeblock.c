@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "codeblock.h"
-#include "hash.h"
-#include "html.h"
-#include "mem.h"
+#include "lib/util/buf.h"
+#include "lib/text/codeblock.h"
+#include "lib/util/hash.h"
+#include "lib/text/html.h"
+#include "lib/util/mem.h"
 
 #ifndef PG_DOC_DIR
 #define PG_DOC_DIR "/usr/share/doc/postgresql-doc-15/html"

@@ -1,7 +1,7 @@
-/* Unit tests: the per-process cache of URLs each crawl holds (workers/crawl_seen.c). */
+/* Unit tests: the per-process cache of URLs each crawl holds (workers/crawl/crawl_seen.c). */
 #include <stdio.h>
 
-#include "crawl_seen.h"
+#include "workers/crawl/crawl_seen.h"
 #include "testlib.h"
 
 TEST(seen_urls_are_remembered_per_crawl)

@@ -1,5 +1,5 @@
 /* Unit tests: the builtin feature-hashing embedder (contract, tokenisation, retrieval quality, speed). */
-#include "embed_builtin.h"
+#include "lib/embed/embed_builtin.h"
 #include "testlib.h"
 
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "buf.h"
+#include "lib/util/buf.h"
 
 #define DOCS "/usr/share/doc/postgresql-doc-15/html"
 #define MAXDIM 3072

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "embed_ratelimit.h"
+#include "workers/embed/embed_ratelimit.h"
 #include "testlib.h"
 
 #define S 1000000000LL

@@ -1,7 +1,7 @@
 /* Unit tests: embedding wire formats (requests, responses, error classification, retry hints, batching). */
-#include "embed_wire.h"
+#include "lib/embed/embed_wire.h"
 #include "testlib.h"
-#include "utf8.h"
+#include "lib/text/utf8.h"
 
 #include <jansson.h>
 #include <stdlib.h>

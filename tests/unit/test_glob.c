@@ -1,5 +1,5 @@
 /* Unit tests: URL glob patterns (*, **, ?, escapes) and include/exclude decisions. */
-#include "glob.h"
+#include "lib/crawl/urlglob.h"
 #include "testlib.h"
 
 #include <stdlib.h>

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "html.h"
-#include "html_lang.h"
-#include "mem.h"
-#include "utf8.h"
+#include "lib/util/buf.h"
+#include "lib/text/html.h"
+#include "lib/text/html_lang.h"
+#include "lib/util/mem.h"
+#include "lib/text/utf8.h"
 
 #ifndef PG_DOC_DIR
 #define PG_DOC_DIR "/usr/share/doc/postgresql-doc-15/html"

@@ -1,6 +1,6 @@
 /* Unit tests: the libev-driven HTTP client against a tiny scriptable HTTP/1.1 server on 127.0.0.1. */
-#include "http.h"
-#include "mem.h"
+#include "lib/http/http.h"
+#include "lib/util/mem.h"
 #include "testlib.h"
 
 #include <curl/curl.h>

@@ -1,11 +1,11 @@
 /* Unit tests: kbdoc's builtin vectors, one per chunk and code example, the same the embed worker computes. */
-#include "kbdoc.h"
+#include "lib/text/kbdoc.h"
 #include "testlib.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "embed_builtin.h"
+#include "lib/embed/embed_builtin.h"
 
 static const char page[] =
 	"<html><head><title>Partial indexes</title></head><body><h1>Partial indexes</h1>"

@@ -1,14 +1,14 @@
 /* Unit tests: HTML link extraction (<base>, relative, nofollow, meta robots, caps), the fast start-tag scanner
  * against libxml2, and llms.txt links. */
-#include "links.h"
-#include "tag_scan.h"
+#include "lib/crawl/links.h"
+#include "lib/crawl/tag_scan.h"
 #include "testlib.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 
-#include "buf.h"
-#include "mem.h"
+#include "lib/util/buf.h"
+#include "lib/util/mem.h"
 
 static char *read_file(const char *path, size_t *len);
 

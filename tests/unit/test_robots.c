@@ -1,5 +1,5 @@
 /* Unit tests: robots.txt groups, longest match, wildcards, encoding, Crawl-delay, Sitemap, status rules. */
-#include "robots.h"
+#include "lib/crawl/robots.h"
 #include "testlib.h"
 
 #include <stdlib.h>

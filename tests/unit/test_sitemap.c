@@ -1,14 +1,14 @@
 /* Unit tests: sitemap index, urlset (plain and gzip), text sitemaps, limits, gzip bombs, XXE and W3C
  * datetimes. */
-#include "sitemap.h"
+#include "lib/crawl/sitemap.h"
 #include "testlib.h"
 
 #include <stdlib.h>
 
 #include <zlib.h>
 
-#include "buf.h"
-#include "mem.h"
+#include "lib/util/buf.h"
+#include "lib/util/mem.h"
 
 /* Reads tests/data/crawl/NAME into a heap buffer (NUL-terminated). */
 static char *read_fixture(const char *name, size_t *len)

@@ -1,6 +1,6 @@
 /* Unit tests: URL canonicalisation, resolution, host/origin keys and Archon-compatible source ids. */
 #include "testlib.h"
-#include "url.h"
+#include "lib/crawl/url.h"
 
 #include <stdlib.h>
 

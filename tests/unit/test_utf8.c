@@ -1,6 +1,6 @@
 /* Unit tests: UTF-8 validation, repair and safe cut points. */
 #include "testlib.h"
-#include "utf8.h"
+#include "lib/text/utf8.h"
 
 #include <stdlib.h>
 

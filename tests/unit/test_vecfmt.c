@@ -1,6 +1,6 @@
 /* Unit tests: float vector literals (shortest round-trip formatting, strict parsing). */
 #include "testlib.h"
-#include "vecfmt.h"
+#include "lib/embed/vecfmt.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,0 +1,1049 @@
+/* The common worker process: claim, run, complete (fenced, batched), renew, rescue, drain. */
+#include "workers/core/worker.h"
+
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/util/backoff.h"
+#include "lib/util/buf.h"
+#include "lib/util/log.h"
+#include "lib/util/mem.h"
+#include "lib/pg/pgconninfo.h"
+#include "lib/pg/pgpool.h"
+#include "workers/core/stats.h"
+#include "lib/text/utf8.h"
+
+#define MAX_KINDS 4
+#define FOLLOWUP_DELAY 0.010  /* claim again this long after a wakeup: covers the NOTIFY throttle window */
+#define RETRY_BASE_MS 1000
+#define RETRY_CAP_MS (30 * 60 * 1000)
+#define HISTORY_PRUNE_EVERY 60.0
+
+struct kind_slot {
+	struct worker *w;
+	const struct handler *handler;
+	bool ready;    /* jobs may be waiting: claim when a slot is free */
+	bool followup; /* woken by NOTIFY: claim once more shortly after a short claim */
+	ev_timer followup_timer;
+};
+
+struct done_item {
+	long long id;
+	int kind; /* stats_kind_index */
+};
+
+/* Completed jobs waiting for (or in) one batched completion request. */
+struct done_batch {
+	struct buf ids, attempts;
+	int n, cap;
+	struct done_item *items; /* id and kind of each, for the per-kind counters */
+};
+
+/* A completion request in flight: which jobs of which kinds it completes. */
+struct complete_ctx {
+	struct worker *w;
+	int n;
+	struct done_item *items;
+};
+
+struct worker {
+	struct ev_loop *loop;
+	const struct cfg *cfg;
+	const char *id;
+	struct pg_conninfo ci;
+	struct pg_pool *pool;
+	struct kind_slot kinds[MAX_KINDS];
+	int nkinds, next_kind;
+	int concurrency, batch;
+	struct job_run *running; /* list of jobs being run */
+	int nrunning;
+	bool claim_in_flight;
+	struct done_batch done;     /* accumulating */
+	int completes_in_flight;
+	int writes_in_flight;       /* fail/fenced-result/hand-back requests in flight or grouped */
+	struct fenced *group, *group_tail; /* fenced results waiting for this loop iteration's group commit */
+	int group_n, group_calls;
+	bool draining, handed_back, stopping;
+	ev_timer poll, maint, drain, hard_stop;
+	ev_prepare flush;
+	ev_signal sigterm, sigint, sighup;
+	ev_io parent;
+	ev_tstamp last_prune;
+	long long completed, failed, refused;
+	int stats_slot; /* this process's slot in the shared counters (-1: none) */
+};
+
+static void try_claim(struct worker *w);
+static void maybe_exit(struct worker *w);
+static void flush_group(struct worker *w);
+
+/* ---- finishing jobs ---- */
+
+static void unlink_run(struct job_run *r)
+{
+	struct worker *w = r->worker;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		w->running = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	w->nrunning--;
+}
+
+static void free_run(struct job_run *r)
+{
+	job_clear(&r->job);
+	free(r);
+}
+
+/* Resubmits a request whose outcome is unknown (the connection broke after sending): every request the
+ * worker sends is idempotent under its fence, so sending it again is safe. */
+static struct pg_req *req_clone(const struct pg_req *req)
+{
+	struct pg_req *c = pg_req_new(req->cb, req->arg);
+	for (int i = 0; i < req->ncalls; i++)
+		pg_req_copy_call(c, req, i);
+	return c;
+}
+
+/* True when the request was sent again (its outcome was unknown and the worker is not shutting down). */
+static bool resubmitted(struct worker *w, const struct pg_req *req, const struct pg_outcome *out)
+{
+	if (!out->unknown || w->stopping)
+		return false;
+	pool_submit(w->pool, req_clone(req));
+	return true;
+}
+
+#define STAT(field) offsetof(struct stats_kind_counters, field)
+
+/* Counts each job of a completion as succeeded when the database returned its id, else refused. */
+static void count_completed(const struct complete_ctx *cc, const PGresult *res)
+{
+	bool *done = xcalloc((size_t)cc->n + 1, sizeof *done);
+	for (int r = 0; res && r < PQntuples(res); r++) {
+		long long id = pg_int(res, r, 0);
+		for (int i = 0; i < cc->n; i++)
+			if (!done[i] && cc->items[i].id == id) {
+				done[i] = true;
+				break;
+			}
+	}
+	for (int i = 0; i < cc->n; i++)
+		stats_add_at(cc->items[i].kind, done[i] ? STAT(succeeded) : STAT(refused), 1);
+	free(done);
+}
+
+static void on_completed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct complete_ctx *cc = arg;
+	struct worker *w = cc->w;
+	if (resubmitted(w, req, out))
+		return; /* the clone carries cc */
+	if (out->ok)
+		count_completed(cc, out->results[0]);
+	free(cc->items);
+	free(cc);
+	w->completes_in_flight--;
+	int sent = 0;
+	const char *ids = req->params.data; /* first parameter: the id array literal */
+	for (const char *p = ids; *p; p++)
+		sent += *p == ',';
+	sent += strcmp(ids, "{}") != 0;
+	if (!out->ok) {
+		log_error("completing %d jobs failed: %s (their leases will expire and they will run again)", sent,
+		          out->error);
+	} else {
+		int done = PQntuples(out->results[0]);
+		w->completed += done;
+		if (done < sent) {
+			w->refused += sent - done;
+			log_warn("%d of %d completions refused: those jobs were no longer leased to this worker",
+			         sent - done, sent);
+		}
+	}
+	maybe_exit(w);
+}
+
+static void flush_done(struct worker *w)
+{
+	if (!w->done.n || w->completes_in_flight >= 2)
+		return;
+	pg_array_close(&w->done.ids);
+	pg_array_close(&w->done.attempts);
+	struct complete_ctx *cc = xmalloc(sizeof *cc);
+	*cc = (struct complete_ctx){w, w->done.n, w->done.items};
+	struct pg_req *req = pg_req_new(on_completed, cc);
+	pg_req_addl(req, &queue_complete, buf_str(&w->done.ids), buf_str(&w->done.attempts), w->id);
+	buf_reset(&w->done.ids);
+	buf_reset(&w->done.attempts);
+	w->done.n = 0;
+	w->done.items = NULL;
+	w->done.cap = 0;
+	w->completes_in_flight++;
+	pool_submit(w->pool, req);
+}
+
+static void on_flush(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct worker *w = p->data;
+	flush_group(w);
+	flush_done(w);
+	try_claim(w);
+}
+
+void job_release(struct job_run *r)
+{
+	free_run(r);
+}
+
+static void end_run(struct job_run *r)
+{
+	stats_observe(r->job.kind, ev_time() - r->started);
+	r->finished = true;
+	unlink_run(r);
+	free_run(r);
+}
+
+void job_succeed(struct job_run *r)
+{
+	struct worker *w = r->worker;
+	pg_array_add_int(&w->done.ids, r->job.id);
+	pg_array_add_int(&w->done.attempts, r->job.attempt);
+	if (w->done.n == w->done.cap) {
+		w->done.cap = w->done.cap ? 2 * w->done.cap : 64;
+		w->done.items = xrealloc(w->done.items, (size_t)w->done.cap * sizeof *w->done.items);
+	}
+	w->done.items[w->done.n] = (struct done_item){r->job.id, stats_kind_index(r->job.kind)};
+	w->done.n++;
+	end_run(r);
+	if (w->done.n >= w->batch)
+		flush_done(w);
+}
+
+/* Outcome of a fail, fenced-result or hand-back request. */
+static void on_written(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct worker *w = arg;
+	if (resubmitted(w, req, out))
+		return;
+	w->writes_in_flight--;
+	if (!out->ok && strcmp(out->sqlstate, QUEUE_SQLSTATE_FENCED) == 0) {
+		w->refused++;
+		log_warn("result of %s refused: %s", req->calls[0].stmt->name, out->error);
+	} else if (!out->ok) {
+		log_error("%s failed: %s", req->calls[0].stmt->name, out->error);
+	} else if (req->calls[0].stmt == &queue_complete_fenced) {
+		w->completed++;
+	}
+	maybe_exit(w);
+}
+
+/* A job's fenced result: its writes, committed with its completion only while the job is still leased to this
+ * worker. A result transaction that failed for a reason other than the fence (a constraint, a bad value) fails
+ * the job with that error instead of losing it. */
+struct fenced {
+	struct worker *w;
+	long long id;
+	int attempt;
+	int kind; /* stats_kind_index */
+	pg_done_cb after; /* the writes' own callback, with its argument */
+	void *after_arg;
+	struct pg_req *writes; /* kept until its transaction commits (a failed group sends it again alone) */
+	int *at;               /* where each of the writes went in the last request: its call index, or -1 */
+	struct fenced *next;   /* in the group */
+};
+
+/* Hands the writes' callback the outcome of the writes alone, results[i] for writes' statement i (NULL for a
+ * row, pg_req_row); the fenced completion is left out. */
+static void fenced_after(const struct fenced *f, struct pg_req *req, const struct pg_outcome *out)
+{
+	if (!f->after)
+		return;
+	int n = f->writes->ncalls;
+	PGresult **res = xcalloc((size_t)n + 1, sizeof *res);
+	struct pg_outcome o = *out;
+	o.failed_index = -1;
+	for (int i = 0; i < n; i++) {
+		int at = f->at[i];
+		if (at >= 0 && at < out->nresults)
+			res[i] = out->results[at];
+		if (at >= 0 && at == out->failed_index)
+			o.failed_index = i;
+	}
+	o.results = res;
+	o.nresults = n;
+	f->after(req, &o, f->after_arg);
+	free(res);
+}
+
+static void fenced_free(struct fenced *f)
+{
+	pg_req_free(f->writes);
+	free(f->at);
+	free(f);
+}
+
+/* Steps (*f, *i) to the next row call of stmt (pg_req_row) not yet merged into a group call; false at the
+ * end. Start with *f the group's head and *i -1. */
+static bool next_row(struct fenced **f, int *i, const struct pg_stmt *stmt)
+{
+	for (; *f; *f = (*f)->next, *i = -1)
+		while (++*i < (*f)->writes->ncalls) {
+			const struct pg_call *c = &(*f)->writes->calls[*i];
+			if (c->row && c->stmt == stmt && (*f)->at[*i] == -2)
+				return true;
+		}
+	return false;
+}
+
+/* The rows of stmt in a group's writes (pg_req_row), as one call: each parameter the array of their values, a
+ * text array literal, or a binary bytea[] for a binary parameter (pg_req_bytes). */
+static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_stmt *stmt)
+{
+	unsigned binary = 0; /* a parameter binary in one row is binary in all */
+	int nrows = 0;
+	size_t val_len[PG_MAX_PARAMS] = {0};
+	bool has_null[PG_MAX_PARAMS] = {0};
+	struct fenced *f = head;
+	int i = -1;
+	while (next_row(&f, &i, stmt)) {
+		const char *p[PG_MAX_PARAMS];
+		int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
+		pg_req_params_fmt(f->writes, i, p, len, fmt);
+		nrows++;
+		binary |= f->writes->calls[i].binary;
+		for (int k = 0; k < stmt->nparams; k++) {
+			has_null[k] |= !p[k];
+			val_len[k] += !p[k] ? 0 : fmt[k] ? (size_t)len[k] : strlen(p[k]);
+		}
+	}
+	struct buf arrays[PG_MAX_PARAMS];
+	for (int k = 0; k < stmt->nparams; k++) {
+		arrays[k] = (struct buf)BUF_INIT;
+		if (binary & (1u << k))
+			pg_bytea_array_start(&arrays[k], nrows, has_null[k], val_len[k]);
+		else
+			buf_reserve(&arrays[k], val_len[k] + 8 * (size_t)nrows + 2); /* quotes, commas, a few escapes */
+	}
+	for (f = head, i = -1; next_row(&f, &i, stmt);) {
+		const struct pg_call *c = &f->writes->calls[i];
+		const char *p[PG_MAX_PARAMS];
+		int len[PG_MAX_PARAMS];
+		pg_req_params_fmt(f->writes, i, p, len, NULL);
+		for (int k = 0; k < stmt->nparams; k++) {
+			if (!(binary & (1u << k)))
+				pg_array_add(&arrays[k], p[k]);
+			else /* a text value in a binary column: its bytes */
+				pg_bytea_array_add(&arrays[k], p[k], (c->binary >> k) & 1u ? (size_t)len[k] : p[k] ? strlen(p[k]) : 0);
+		}
+		f->at[i] = -1;
+	}
+	const char *params[PG_MAX_PARAMS];
+	for (int k = 0; k < stmt->nparams; k++) {
+		if (!(binary & (1u << k)))
+			pg_array_close(&arrays[k]);
+		params[k] = binary & (1u << k) ? NULL : buf_str(&arrays[k]);
+	}
+	pg_req_add(req, stmt, params);
+	for (int k = 0; k < stmt->nparams; k++) {
+		if (binary & (1u << k))
+			pg_req_bytes(req, k, arrays[k].data, arrays[k].len);
+		buf_free(&arrays[k]);
+	}
+}
+
+static bool same_call(const struct pg_req *a, int i, const struct pg_req *b, int j)
+{
+	if (a->calls[i].stmt != b->calls[j].stmt)
+		return false;
+	const char *p[PG_MAX_PARAMS], *q[PG_MAX_PARAMS];
+	int pl[PG_MAX_PARAMS], ql[PG_MAX_PARAMS], pf[PG_MAX_PARAMS], qf[PG_MAX_PARAMS];
+	pg_req_params_fmt(a, i, p, pl, pf);
+	pg_req_params_fmt(b, j, q, ql, qf);
+	for (int k = 0; k < a->calls[i].nparams; k++) {
+		if ((p[k] == NULL) != (q[k] == NULL) || pf[k] != qf[k] || pl[k] != ql[k])
+			return false;
+		if (p[k] && (pf[k] ? memcmp(p[k], q[k], (size_t)pl[k]) : strcmp(p[k], q[k])) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The transaction of one or more jobs' results: their completion, which is also their fence
+ * (queue_complete_fenced); then their writes, plain calls in job order, one call per statement of rows
+ * (pg_req_row), each distinct once-call (pg_req_once). Records in each f->at where its calls went. */
+static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_done_cb cb, void *arg)
+{
+	struct pg_req *req = pg_req_new(cb, arg);
+	struct buf ids = BUF_INIT, atts = BUF_INIT;
+	for (struct fenced *f = head; f; f = f->next) {
+		pg_array_add_int(&ids, f->id);
+		pg_array_add_int(&atts, f->attempt);
+	}
+	pg_array_close(&ids);
+	pg_array_close(&atts);
+	pg_req_addl(req, &queue_complete_fenced, buf_str(&ids), buf_str(&atts), w->id);
+	for (struct fenced *f = head; f; f = f->next) {
+		f->at = xrealloc(f->at, ((size_t)f->writes->ncalls + 1) * sizeof *f->at);
+		for (int i = 0; i < f->writes->ncalls; i++) {
+			const struct pg_call *c = &f->writes->calls[i];
+			f->at[i] = -2; /* placed below */
+			if (c->row || c->once)
+				continue;
+			pg_req_copy_call(req, f->writes, i);
+			f->at[i] = req->ncalls - 1;
+		}
+	}
+	for (struct fenced *f = head; f; f = f->next)
+		for (int i = 0; i < f->writes->ncalls; i++)
+			if (f->writes->calls[i].row && f->at[i] == -2)
+				add_rows(req, f, f->writes->calls[i].stmt);
+	int first_once = req->ncalls;
+	for (struct fenced *f = head; f; f = f->next)
+		for (int i = 0; i < f->writes->ncalls; i++) {
+			if (f->at[i] != -2)
+				continue;
+			for (int j = first_once; j < req->ncalls && f->at[i] == -2; j++)
+				if (same_call(f->writes, i, req, j))
+					f->at[i] = j;
+			if (f->at[i] == -2) {
+				pg_req_copy_call(req, f->writes, i);
+				f->at[i] = req->ncalls - 1;
+			}
+		}
+	buf_free(&ids);
+	buf_free(&atts);
+	return req;
+}
+
+/* The calls a job's writes add to a group's request (an upper bound): rows of a statement, or a once-call,
+ * that the group already sends add none. */
+static int group_cost(const struct fenced *group, const struct pg_req *writes)
+{
+	int cost = 0;
+	for (int i = 0; i < writes->ncalls; i++) {
+		const struct pg_call *c = &writes->calls[i];
+		bool shared = false;
+		for (const struct fenced *g = group; g && !shared && (c->row || c->once); g = g->next)
+			for (int j = 0; j < g->writes->ncalls && !shared; j++)
+				shared = c->row ? g->writes->calls[j].row && g->writes->calls[j].stmt == c->stmt
+				                : g->writes->calls[j].once && same_call(writes, i, g->writes, j);
+		cost += !shared;
+	}
+	return cost;
+}
+
+static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent);
+
+static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fenced *f = arg;
+	struct worker *w = f->w;
+	if (resubmitted(w, req, out))
+		return;
+	if (!out->ok && strcmp(out->sqlstate, QUEUE_SQLSTATE_FENCED) != 0) {
+		w->writes_in_flight--;
+		char *msg = xasprintf("writing the job's results failed: %s", out->error);
+		submit_fail(w, f->kind, f->id, f->attempt, msg, false);
+		free(msg);
+		fenced_after(f, req, out);
+		fenced_free(f);
+		maybe_exit(w);
+		return;
+	}
+	stats_add_at(f->kind, out->ok ? STAT(succeeded) : STAT(refused), 1);
+	fenced_after(f, req, out);
+	fenced_free(f);
+	on_written(req, out, w);
+}
+
+/* One job's fenced result in its own transaction. */
+static void submit_fenced(struct worker *w, struct fenced *f)
+{
+	f->next = NULL;
+	pool_submit(w->pool, result_request(w, f, on_fenced_result, f));
+}
+
+/* A group commit: the fenced results of several jobs that finished in one loop iteration, in one transaction
+ * (one round trip, one commit, one fenced completion for all, one call per statement of rows). When it
+ * fails (one job's fence or writes), each result is sent again alone, so only the job at fault is affected. */
+struct group_ctx {
+	struct worker *w;
+	struct fenced *head;
+};
+
+static void on_group_result(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct group_ctx *g = arg;
+	struct worker *w = g->w;
+	if (resubmitted(w, req, out))
+		return; /* the clone carries g */
+	for (struct fenced *f = g->head, *next; f; f = next) {
+		next = f->next;
+		f->next = NULL;
+		if (!out->ok && !w->stopping) {
+			submit_fenced(w, f);
+			continue;
+		}
+		if (out->ok) {
+			stats_add_at(f->kind, STAT(succeeded), 1);
+			w->completed++;
+		}
+		w->writes_in_flight--;
+		fenced_after(f, req, out);
+		fenced_free(f);
+	}
+	if (!out->ok && w->stopping)
+		log_error("group commit failed while stopping: %s (those jobs will run again)", out->error);
+	free(g);
+	maybe_exit(w);
+}
+
+static void flush_group(struct worker *w)
+{
+	struct fenced *head = w->group;
+	int n = w->group_n;
+	w->group = w->group_tail = NULL;
+	w->group_n = w->group_calls = 0;
+	if (n == 0)
+		return;
+	if (n == 1) {
+		submit_fenced(w, head);
+		return;
+	}
+	struct group_ctx *g = xmalloc(sizeof *g);
+	*g = (struct group_ctx){w, head};
+	pool_submit(w->pool, result_request(w, head, on_group_result, g));
+}
+
+/* A group's jobs, at most (their rows' arrays are built in one request). */
+#define GROUP_MAX_JOBS 128
+
+void job_succeed_with(struct job_run *r, struct pg_req *writes)
+{
+	struct worker *w = r->worker;
+	struct fenced *f = xmalloc(sizeof *f);
+	*f = (struct fenced){w,    r->job.id, r->job.attempt, stats_kind_index(r->job.kind), writes ? writes->cb : NULL,
+	                     writes ? writes->arg : NULL, writes ? writes : pg_req_new(NULL, NULL), NULL, NULL};
+	w->writes_in_flight++;
+	end_run(r);
+	/* joins this loop iteration's group (flushed by on_flush), which must fit one request: completion, calls */
+	int cost = group_cost(w->group, f->writes);
+	if (w->group_n == GROUP_MAX_JOBS || 1 + w->group_calls + cost > PG_REQ_MAX_CALLS) {
+		flush_group(w);
+		cost = group_cost(NULL, f->writes);
+	}
+	if (w->group_tail)
+		w->group_tail->next = f;
+	else
+		w->group = f;
+	w->group_tail = f;
+	w->group_n++;
+	w->group_calls += cost;
+}
+
+/* A fail request in flight: its job's kind, to count the outcome (retried, dead or refused). */
+struct fail_ctx {
+	struct worker *w;
+	int kind;
+};
+
+static void on_failed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fail_ctx *fc = arg;
+	struct worker *w = fc->w;
+	if (resubmitted(w, req, out))
+		return; /* the clone carries fc */
+	if (out->ok && PQntuples(out->results[0]) == 0)
+		stats_add_at(fc->kind, STAT(refused), 1);
+	else if (out->ok)
+		stats_add_at(fc->kind, strcmp(pg_value(out->results[0], 0, 0), "dead") == 0 ? STAT(dead) : STAT(retried),
+		             1);
+	free(fc);
+	on_written(req, out, w);
+}
+
+static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent)
+{
+	char sid[32], satt[16], delay[32];
+	snprintf(sid, sizeof sid, "%lld", id);
+	snprintf(satt, sizeof satt, "%d", attempt);
+	snprintf(delay, sizeof delay, "%lld",
+	         (long long)backoff_ms(attempt, RETRY_BASE_MS, RETRY_CAP_MS, (double)rand() / ((double)RAND_MAX + 1)));
+	char *clean = utf8_clean_dup(error, strlen(error));
+	struct fail_ctx *fc = xmalloc(sizeof *fc);
+	*fc = (struct fail_ctx){w, kind};
+	struct pg_req *req = pg_req_new(on_failed, fc);
+	pg_req_addl(req, &queue_fail, sid, satt, w->id, clean, delay, permanent ? "true" : "false");
+	free(clean);
+	stats_add_at(kind, STAT(failed), 1);
+	w->failed++;
+	w->writes_in_flight++;
+	pool_submit(w->pool, req);
+}
+
+void job_fail(struct job_run *r, const char *error, bool permanent)
+{
+	struct worker *w = r->worker;
+	log_info("job %lld (%s) attempt %d failed%s: %s", r->job.id, r->job.kind, r->job.attempt,
+	         permanent ? " permanently" : "", error);
+	submit_fail(w, stats_kind_index(r->job.kind), r->job.id, r->job.attempt, error, permanent);
+	end_run(r);
+}
+
+/* ---- claiming ---- */
+
+static void start_job(struct worker *w, struct job job)
+{
+	struct job_run *r = xcalloc(1, sizeof *r);
+	r->job = job;
+	r->worker = w;
+	r->started = ev_time();
+	for (int i = 0; i < w->nkinds; i++)
+		if (strcmp(w->kinds[i].handler->kind, job.kind) == 0)
+			r->handler = w->kinds[i].handler;
+	r->next = w->running;
+	if (w->running)
+		w->running->prev = r;
+	w->running = r;
+	w->nrunning++;
+	log_debug("job %lld (%s) attempt %d started", job.id, job.kind, job.attempt);
+	if (!r->handler) {
+		job_fail(r, "no handler for this job kind in this worker", false);
+		return;
+	}
+	r->handler->run(r);
+}
+
+struct claim_ctx {
+	struct kind_slot *slot;
+	int want;
+};
+
+static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct claim_ctx *cc = arg;
+	struct kind_slot *k = cc->slot;
+	struct worker *w = k->w;
+	int want = cc->want;
+	free(cc);
+	w->claim_in_flight = false;
+	if (!out->ok) {
+		/* An unknown outcome may have leased jobs we do not know of: we never renew those, so their
+		 * leases expire and any worker rescues them. */
+		log_warn("claiming %s jobs failed: %s", k->handler->kind, out->error);
+		return;
+	}
+	int n = 0;
+	struct job *jobs = queue_parse_claim(out->results[1], &n);
+	stats_add(k->handler->kind, claimed, (unsigned long long)n);
+	if (n < want) {
+		k->ready = false;
+		if (k->followup) {
+			k->followup = false;
+			ev_timer_set(&k->followup_timer, FOLLOWUP_DELAY, 0.);
+			ev_timer_start(w->loop, &k->followup_timer);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		start_job(w, jobs[i]);
+	free(jobs);
+	if (w->draining)
+		maybe_exit(w);
+}
+
+static void try_claim(struct worker *w)
+{
+	if (w->draining || w->claim_in_flight)
+		return;
+	int free_slots = w->concurrency - w->nrunning;
+	if (free_slots <= 0)
+		return;
+	for (int i = 0; i < w->nkinds; i++) {
+		struct kind_slot *k = &w->kinds[(w->next_kind + i) % w->nkinds];
+		if (!k->ready)
+			continue;
+		w->next_kind = (w->next_kind + i + 1) % w->nkinds;
+		struct claim_ctx *cc = xmalloc(sizeof *cc);
+		cc->slot = k;
+		cc->want = free_slots < w->batch ? free_slots : w->batch;
+		char want[16], lease[32];
+		snprintf(want, sizeof want, "%d", cc->want);
+		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+		struct pg_req *req = pg_req_new(on_claimed, cc);
+		pg_req_addl(req, &queue_async_commit);
+		pg_req_addl(req, &queue_claim, k->handler->kind, want, w->id, lease);
+		w->claim_in_flight = true;
+		pool_submit_first(w->pool, req);
+		return;
+	}
+}
+
+static void mark_all_ready(struct worker *w)
+{
+	for (int i = 0; i < w->nkinds; i++)
+		w->kinds[i].ready = true;
+	try_claim(w);
+}
+
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < w->nkinds; i++) {
+		struct kind_slot *k = &w->kinds[i];
+		if (strcmp(k->handler->kind, payload) == 0) {
+			k->ready = true;
+			k->followup = true;
+		}
+	}
+	try_claim(w);
+}
+
+static void on_listen_ready(void *arg)
+{
+	mark_all_ready(arg); /* wakeups may have been missed while disconnected */
+}
+
+static void on_followup(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct kind_slot *k = t->data;
+	k->ready = true;
+	try_claim(k->w);
+}
+
+static void on_poll(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	mark_all_ready(t->data);
+}
+
+/* ---- maintenance: lease renewal, rescue of expired leases, history and gone-document pruning, re-crawls ---- */
+
+/* Both functions (schema/060_operations.sql) take an advisory lock with pg_try_advisory_xact_lock, so one
+ * worker at a time does the work and the others return at once. */
+static const struct pg_stmt maint_prune_gone = {
+	"pgkb_prune_gone",
+	"SELECT pgkb.prune_gone_documents($1::bigint * interval '1 millisecond', 1000)",
+	1,
+};
+static const struct pg_stmt maint_recrawl = {"pgkb_schedule_recrawls", "SELECT pgkb.schedule_recrawls(100)", 0};
+
+static void on_maint_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct worker *w = arg;
+	w->writes_in_flight--;
+	if (!out->ok) {
+		log_debug("maintenance statement %s failed: %s", req->calls[0].stmt->name, out->error);
+	} else if (req->calls[0].stmt == &queue_rescue && PQntuples(out->results[0]) > 0) {
+		const PGresult *res = out->results[0];
+		for (int i = 0; i < PQntuples(res); i++)
+			log_warn("rescued job %s (%s) from an expired lease; now %s", pg_value(res, i, 0),
+			         pg_value(res, i, 1), pg_value(res, i, 2));
+	}
+	maybe_exit(w);
+}
+
+static void submit_maint(struct worker *w, const struct pg_stmt *stmt, const char *a, const char *b,
+                         const char *c)
+{
+	struct pg_req *req = pg_req_new(on_maint_done, w);
+	pg_req_addl(req, stmt, a, b, c);
+	w->writes_in_flight++;
+	pool_submit(w->pool, req);
+}
+
+static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	stats_worker_set(w->stats_slot, pool_connected(w->pool), w->nrunning);
+	if (pool_connected(w->pool) == 0 || w->handed_back)
+		return;
+	if (w->nrunning > 0) {
+		char lease[32];
+		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+		struct buf ids = BUF_INIT;
+		for (struct job_run *r = w->running; r; r = r->next)
+			pg_array_add_int(&ids, r->job.id);
+		pg_array_close(&ids);
+		submit_maint(w, &queue_renew, w->id, lease, buf_str(&ids));
+		buf_free(&ids);
+	}
+	if (!w->draining)
+		submit_maint(w, &queue_rescue, "100", NULL, NULL);
+	ev_tstamp now = ev_now(loop);
+	if (!w->draining && now - w->last_prune > HISTORY_PRUNE_EVERY) {
+		char ret[32];
+		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->history_retention_ms);
+		submit_maint(w, &queue_prune_history, ret, NULL, NULL);
+		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->gone_retention_ms);
+		submit_maint(w, &maint_prune_gone, ret, NULL, NULL);
+		submit_maint(w, &maint_recrawl, NULL, NULL, NULL);
+		w->last_prune = now;
+	}
+}
+
+/* ---- drain and exit ---- */
+
+static void maybe_exit(struct worker *w)
+{
+	if (w->draining && w->nrunning == 0 && w->done.n == 0 && !w->claim_in_flight &&
+	    pool_pending(w->pool) == 0)
+		ev_break(w->loop, EVBREAK_ALL);
+}
+
+/* Drain timeout: hand back the jobs still running (their attempt does not count) and stop. */
+static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	if (!w->nrunning) {
+		maybe_exit(w);
+		return;
+	}
+	struct buf ids = BUF_INIT, atts = BUF_INIT;
+	int n = 0;
+	while (w->running) {
+		struct job_run *r = w->running;
+		pg_array_add_int(&ids, r->job.id);
+		pg_array_add_int(&atts, r->job.attempt);
+		n++;
+		unlink_run(r);
+		if (r->handler && r->handler->abandon) {
+			r->handler->abandon(r);
+			free_run(r);
+		} else {
+			r->abandoned = true; /* its pending I/O callback releases it */
+		}
+	}
+	pg_array_close(&ids);
+	pg_array_close(&atts);
+	log_info("drain timeout: handing back %d running jobs", n);
+	struct pg_req *req = pg_req_new(on_written, w);
+	pg_req_addl(req, &queue_handback_jobs, buf_str(&ids), buf_str(&atts), w->id,
+	            "handed back: the worker was stopped before the job finished");
+	buf_free(&ids);
+	buf_free(&atts);
+	w->writes_in_flight++;
+	w->handed_back = true;
+	pool_submit(w->pool, req);
+	/* If the database cannot be reached, stop anyway: the supervisor hands back what is left. */
+	ev_timer_set(&w->hard_stop, 5.0, 0.);
+	ev_timer_start(loop, &w->hard_stop);
+}
+
+static void on_hard_stop(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	log_warn("database requests still pending after the drain timeout; stopping anyway");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void start_drain(struct worker *w, const char *why)
+{
+	if (w->draining)
+		return;
+	w->draining = true;
+	log_info("draining (%s): %d jobs running, up to %.1fs", why, w->nrunning, w->cfg->drain_timeout_ms / 1000.0);
+	ev_timer_stop(w->loop, &w->poll);
+	for (int i = 0; i < w->nkinds; i++)
+		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
+	ev_timer_set(&w->drain, w->cfg->drain_timeout_ms / 1000.0, 0.);
+	ev_timer_start(w->loop, &w->drain);
+	for (int i = 0; i < w->nkinds; i++)
+		if (w->kinds[i].handler->drain)
+			w->kinds[i].handler->drain(w);
+	flush_group(w);
+	flush_done(w);
+	maybe_exit(w);
+}
+
+/* True while the worker drains: handlers stop starting new work (e.g. fan-out). */
+bool worker_draining(const struct worker *w)
+{
+	return w->draining;
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct worker *w = s->data;
+	if (w->draining && s->signum == SIGINT) {
+		on_drain_timeout(loop, &w->drain, 0); /* a second ^C: hand back now */
+		return;
+	}
+	start_drain(w, s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	log_debug("SIGHUP ignored by workers: the supervisor reloads and rolls them");
+}
+
+static void on_parent(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+	char c;
+	if (read(io->fd, &c, 1) <= 0) {
+		ev_io_stop(loop, io);
+		start_drain(w, "supervisor is gone");
+	}
+}
+
+static void on_sigquit(int sig)
+{
+	_exit(0); /* immediate stop: the supervisor hands our leases back */
+}
+
+/* ---- set-up ---- */
+
+static int worker_init(struct worker *w, const struct worker_opts *o)
+{
+	w->cfg = o->cfg;
+	w->id = o->worker_id;
+	w->concurrency = o->cfg->workers[o->kind].concurrency;
+	w->batch = o->cfg->batch_size;
+	for (const struct handler *const *h = handlers_for(o->kind); *h && w->nkinds < MAX_KINDS; h++) {
+		struct kind_slot *k = &w->kinds[w->nkinds++];
+		k->w = w;
+		k->handler = *h;
+		k->ready = true;
+		ev_init(&k->followup_timer, on_followup);
+		k->followup_timer.data = k;
+	}
+	char *err = NULL;
+	const char *url = o->cfg->database_url;
+	const char *app = cfg_worker_kind_name(o->kind);
+	char appname[64];
+	snprintf(appname, sizeof appname, "pgkb-%s", app);
+	if (pg_conninfo_init(&w->ci, url, o->cfg->database_url_from_env, appname, (long)o->cfg->connect_timeout_ms,
+	                     &err) != 0) {
+		log_error("%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int worker_main(const struct worker_opts *o)
+{
+	/* Result requests carry page bodies: buffers of hundreds of KB, made and freed many times a second. Kept
+	 * in the heap instead of mapped and unmapped each time (glibc's default above 128 KB), they cost no page
+	 * faults. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	struct sigaction sq = {.sa_handler = on_sigquit};
+	sigaction(SIGQUIT, &sq, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	srand((unsigned)(time(NULL) ^ (getpid() << 16)));
+
+	struct worker *w = xcalloc(1, sizeof *w);
+	if (worker_init(w, o) != 0) {
+		free(w);
+		return 2;
+	}
+	w->stats_slot = stats_worker_attach(getpid(), (int)o->kind);
+	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	struct pg_pool_opts po = {
+		.size = o->cfg->pool_size,
+		/* A worker prepares each statement once per connection and runs it thousands of times, mostly over
+		 * arrays whose length changes every time: custom plans (PostgreSQL's default) would plan nearly every
+		 * execution again. Every statement a worker sends is an indexed OLTP statement that its generic plan
+		 * serves well, but a generic plan is made once, at the first execution, when a fresh database's
+		 * tables are tiny and a sequential scan looks cheapest (the body store by `id = ANY($1)` was planned
+		 * as one, and kept scanning documents as the crawl filled it). So sequential scans are priced out:
+		 * they remain where no index can serve, and nowhere else. The price they carry makes such a plan
+		 * look costly enough to JIT-compile (hundreds of milliseconds of CPU for a statement that runs in
+		 * one), and no worker statement is long enough to gain from JIT: it is off. */
+		.setup_sql = "SELECT set_config('plan_cache_mode', 'force_generic_plan', false),"
+		             " set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false)",
+		.listen_sql = w->nkinds ? "LISTEN pgkb_jobs" : NULL,
+		.on_notify = on_notify,
+		.on_listen_ready = on_listen_ready,
+		.arg = w,
+	};
+	w->pool = pool_new(w->loop, &w->ci, &po);
+
+	double poll = o->cfg->poll_interval_ms / 1000.0;
+	ev_timer_init(&w->poll, on_poll, poll, poll);
+	w->poll.data = w;
+	if (w->nkinds)
+		ev_timer_start(w->loop, &w->poll);
+	double tick = o->cfg->lease_ms / 4000.0;
+	tick = tick < 0.1 ? 0.1 : tick > 2.0 ? 2.0 : tick;
+	ev_timer_init(&w->maint, on_maint, tick, tick);
+	w->maint.data = w;
+	ev_timer_start(w->loop, &w->maint);
+	ev_init(&w->drain, on_drain_timeout);
+	w->drain.data = w;
+	ev_init(&w->hard_stop, on_hard_stop);
+	ev_prepare_init(&w->flush, on_flush);
+	w->flush.data = w;
+	ev_prepare_start(w->loop, &w->flush);
+	ev_signal_init(&w->sigterm, on_stop_signal, SIGTERM);
+	ev_signal_init(&w->sigint, on_stop_signal, SIGINT);
+	ev_signal_init(&w->sighup, on_sighup, SIGHUP);
+	w->sigterm.data = w->sigint.data = w->sighup.data = w;
+	ev_signal_start(w->loop, &w->sigterm);
+	ev_signal_start(w->loop, &w->sigint);
+	ev_signal_start(w->loop, &w->sighup);
+	if (o->parent_fd >= 0) {
+		ev_io_init(&w->parent, on_parent, o->parent_fd, EV_READ);
+		w->parent.data = w;
+		ev_io_start(w->loop, &w->parent);
+	}
+	int code = 0;
+	for (int i = 0; i < w->nkinds; i++)
+		if (w->kinds[i].handler->start && w->kinds[i].handler->start(w) != 0) {
+			log_error("%s handler failed to start: fatal configuration error", w->kinds[i].handler->kind);
+			code = 2;
+		}
+	log_info("worker %s started: kinds %d, concurrency %d, batch %d, database %s", w->id, w->nkinds,
+	         w->concurrency, w->batch, w->ci.describe);
+
+	if (code == 0)
+		ev_run(w->loop, 0);
+
+	log_info("worker stopped: %lld completed, %lld failed, %lld refused by the fence", w->completed, w->failed,
+	         w->refused);
+	w->stopping = true;
+	flush_group(w); /* normally empty: the loop ends when nothing is in flight */
+	for (int i = 0; i < w->nkinds; i++)
+		if (w->kinds[i].handler->stop)
+			w->kinds[i].handler->stop(w);
+	pool_free(w->pool);
+	for (int i = 0; i < w->nkinds; i++)
+		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
+	ev_loop_destroy(w->loop);
+	pg_conninfo_free(&w->ci);
+	buf_free(&w->done.ids);
+	buf_free(&w->done.attempts);
+	free(w->done.items);
+	stats_worker_release(getpid());
+	free(w);
+	return code;
+}
+
+struct ev_loop *worker_loop(const struct worker *w)
+{
+	return w->loop;
+}
+
+const struct cfg *worker_cfg(const struct worker *w)
+{
+	return w->cfg;
+}
+
+const char *worker_id(const struct worker *w)
+{
+	return w->id;
+}
+
+struct pg_pool *worker_pool(const struct worker *w)
+{
+	return w->pool;
+}

@@ -1,0 +1,528 @@
+/* The crawl job: source and crawl rows, then discovery (robots.txt, sitemaps, llms.txt) and the seed URLs'
+ * fetch jobs, claimed in the job's fenced result transaction. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "workers/crawl/fetch.h"
+#include "workers/crawl/fetch_politeness.h"
+#include "lib/crawl/urlglob.h"
+#include "lib/crawl/links.h"
+#include "lib/util/log.h"
+#include "lib/util/mem.h"
+#include "lib/pg/pgpool.h"
+#include "lib/crawl/sitemap.h"
+#include "lib/crawl/url.h"
+
+#define CRAWL_MAX_SITEMAPS 64     /* sitemap files fetched per crawl */
+#define CRAWL_SITEMAP_NESTING 3   /* sitemap index levels followed */
+#define CRAWL_MAX_ROBOTS_DELAY_MS 120000
+
+enum disc_kind { DISC_SITEMAP, DISC_LLMS, DISC_LLMS_FULL };
+
+struct disc {
+	char *url;
+	enum disc_kind kind;
+	int level;
+	struct disc *next;
+};
+
+struct seed {
+	char *url;
+	time_t lastmod;
+	size_t order;
+};
+
+struct crawl {
+	struct job_run *run; /* NULL once abandoned */
+	char *url, *root_host, *origin, *source_id, *options, *source_meta;
+	char crawl_id[24];
+	struct crawl_opts opts;
+	long long robots_delay_ms; /* -1: none */
+	struct disc *todo, *todo_tail;
+	int sitemaps_fetched;
+	char **seen; /* discovery URLs queued already */
+	size_t n_seen;
+	struct seed *top, *deep; /* depth 0 and depth 1 seeds */
+	size_t n_top, n_deep, cap_top, cap_deep;
+	bool db_pending;
+	struct polite_req *preq;
+	struct robots_wait *rwait;
+};
+
+static const struct pg_stmt source_upsert = {
+	"pgkb_crawl_source",
+	"INSERT INTO public.archon_sources (source_id, source_url, source_display_name, metadata)"
+	" VALUES ($1, $2, $3, $4::jsonb)"
+	" ON CONFLICT (source_id) DO UPDATE SET source_url = EXCLUDED.source_url,"
+	"   source_display_name = EXCLUDED.source_display_name,"
+	"   metadata = coalesce(public.archon_sources.metadata, '{}'::jsonb) || EXCLUDED.metadata",
+	4,
+};
+static const struct pg_stmt crawl_upsert = {
+	"pgkb_crawl_upsert",
+	"INSERT INTO pgkb.crawls (source_id, root_url, options, job_id) VALUES ($1, $2, $3::jsonb, $4::bigint)"
+	" ON CONFLICT (job_id) DO UPDATE SET status = 'running', finished_at = NULL RETURNING id",
+	4,
+};
+static const struct pg_stmt stmt_lock = {"pgkb_crawl_lock", "SELECT pgkb.crawl_lock($1::bigint)", 1};
+static const struct pg_stmt stmt_claim = {
+	"pgkb_crawl_claim", "SELECT pgkb.crawl_claim($1::bigint, $2::jsonb, $3::int)", 3};
+static const struct pg_stmt stmt_finish = {"pgkb_crawl_finish", "SELECT pgkb.crawl_finish_if_done($1::bigint)", 1};
+static const struct pg_stmt stmt_settle = {"pgkb_crawl_settle", "SELECT pgkb.crawl_settle($1::bigint)", 1};
+static const struct pg_stmt robots_delay_upsert = {
+	"pgkb_crawl_robots_delay",
+	"INSERT INTO pgkb.host_politeness (host, robots_delay_ms) VALUES ($1, $2::int)"
+	" ON CONFLICT (host) DO UPDATE SET robots_delay_ms = EXCLUDED.robots_delay_ms, updated_at = now()",
+	2,
+};
+
+void crawl_add_lock(struct pg_req *w, const char *crawl_id)
+{
+	pg_req_addl(w, &stmt_lock, crawl_id);
+}
+
+void crawl_add_claim(struct pg_req *w, const char *crawl_id, const char *urls_json, int depth)
+{
+	char d[16];
+	snprintf(d, sizeof d, "%d", depth);
+	pg_req_addl(w, &stmt_claim, crawl_id, urls_json, d);
+}
+
+void crawl_add_finish(struct pg_req *w, const char *crawl_id)
+{
+	pg_req_addl(w, &stmt_finish, crawl_id);
+}
+
+void crawl_add_settle(struct pg_req *w, const char *crawl_id)
+{
+	pg_req_addl(w, &stmt_settle, crawl_id);
+	pg_req_once(w); /* after all of a group commit's writes */
+}
+
+/* ---- options ---- */
+
+static char *parse_globs(json_t *root, const char *key, char ***out, size_t *n)
+{
+	json_t *v = json_object_get(root, key);
+	*out = xcalloc(1, sizeof **out);
+	*n = 0;
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_array(v))
+		return xasprintf("crawl: \"%s\" must be an array of glob patterns", key);
+	*out = xrealloc(*out, (json_array_size(v) + 1) * sizeof **out);
+	size_t i;
+	json_t *e;
+	json_array_foreach (v, i, e) {
+		if (!json_is_string(e) || !json_string_length(e)) {
+			(*out)[*n] = NULL;
+			return xasprintf("crawl: \"%s\" must be an array of non-empty strings", key);
+		}
+		(*out)[(*n)++] = xstrdup(json_string_value(e));
+	}
+	(*out)[*n] = NULL;
+	return NULL;
+}
+
+static char *parse_limit(json_t *root, const char *key, long long max, long long def, long long *out)
+{
+	json_t *v = json_object_get(root, key);
+	*out = def;
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+		return xasprintf("crawl: \"%s\" must be an integer from 0 to %lld", key, max);
+	*out = json_integer_value(v);
+	return NULL;
+}
+
+char *crawl_opts_parse(const char *json, struct crawl_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		o->include = xcalloc(1, sizeof *o->include);
+		o->exclude = xcalloc(1, sizeof *o->exclude);
+		return xasprintf("crawl: payload is not a JSON object");
+	}
+	long long depth;
+	char *err = parse_limit(root, "max_depth", 1000, CRAWL_DEFAULT_MAX_DEPTH, &depth);
+	o->max_depth = (int)depth;
+	char *e2 = parse_limit(root, "max_pages", 100000000, CRAWL_DEFAULT_MAX_PAGES, &o->max_pages);
+	char *e3 = parse_globs(root, "include", &o->include, &o->n_include);
+	char *e4 = parse_globs(root, "exclude", &o->exclude, &o->n_exclude);
+	json_decref(root);
+	char *first = err ? err : e2 ? e2 : e3 ? e3 : e4;
+	if (first != err)
+		free(err);
+	if (first != e2)
+		free(e2);
+	if (first != e3)
+		free(e3);
+	if (first != e4)
+		free(e4);
+	return first;
+}
+
+void crawl_opts_free(struct crawl_opts *o)
+{
+	for (size_t i = 0; o->include && i < o->n_include; i++)
+		free(o->include[i]);
+	for (size_t i = 0; o->exclude && i < o->n_exclude; i++)
+		free(o->exclude[i]);
+	free(o->include);
+	free(o->exclude);
+	memset(o, 0, sizeof *o);
+}
+
+bool crawl_in_scope(const struct crawl_opts *o, const char *root_host, const char *url)
+{
+	char *host = url_host(url);
+	bool ok = host && strcmp(host, root_host) == 0 &&
+	          glob_url_allowed((const char *const *)o->include, o->n_include, (const char *const *)o->exclude,
+	                           o->n_exclude, url);
+	free(host);
+	return ok;
+}
+
+/* ---- state ---- */
+
+static void seeds_free(struct seed *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i].url);
+	free(s);
+}
+
+static void crawl_free(struct crawl *c)
+{
+	free(c->url);
+	free(c->root_host);
+	free(c->origin);
+	free(c->source_id);
+	free(c->options);
+	free(c->source_meta);
+	crawl_opts_free(&c->opts);
+	while (c->todo) {
+		struct disc *d = c->todo;
+		c->todo = d->next;
+		free(d->url);
+		free(d);
+	}
+	for (size_t i = 0; i < c->n_seen; i++)
+		free(c->seen[i]);
+	free(c->seen);
+	seeds_free(c->top, c->n_top);
+	seeds_free(c->deep, c->n_deep);
+	free(c);
+}
+
+static struct job_run *crawl_end(struct crawl *c)
+{
+	struct job_run *r = c->run;
+	r->state = NULL;
+	crawl_free(c);
+	return r;
+}
+
+static void seed_add(struct crawl *c, bool top, const char *url, time_t lastmod)
+{
+	if (!crawl_in_scope(&c->opts, c->root_host, url))
+		return;
+	struct seed **v = top ? &c->top : &c->deep;
+	size_t *n = top ? &c->n_top : &c->n_deep, *cap = top ? &c->cap_top : &c->cap_deep;
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[*n] = (struct seed){xstrdup(url), lastmod, *n};
+	(*n)++;
+}
+
+static void disc_add(struct crawl *c, const char *url, enum disc_kind kind, int level)
+{
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (strcmp(c->seen[i], url) == 0)
+			return;
+	c->seen = xrealloc(c->seen, (c->n_seen + 1) * sizeof *c->seen);
+	c->seen[c->n_seen++] = xstrdup(url);
+	struct disc *d = xcalloc(1, sizeof *d);
+	*d = (struct disc){xstrdup(url), kind, level, NULL};
+	if (c->todo_tail)
+		c->todo_tail->next = d;
+	else
+		c->todo = d;
+	c->todo_tail = d;
+}
+
+/* ---- the result transaction ---- */
+
+/* Newest lastmod first (entries without one after), then discovery order. */
+static int seed_cmp(const void *a, const void *b)
+{
+	const struct seed *x = a, *y = b;
+	if (x->lastmod != y->lastmod)
+		return x->lastmod > y->lastmod ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The seeds that robots.txt allows, as a JSON array (NULL when none). */
+static char *seeds_json(struct seed *s, size_t n, const struct robots *rules)
+{
+	if (n > 1)
+		qsort(s, n, sizeof *s, seed_cmp);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char *pq = url_path_query(s[i].url);
+		if (robots_allowed(rules, pq))
+			json_array_append_new(arr, json_string(s[i].url));
+		free(pq);
+	}
+	char *js = json_array_size(arr) ? json_dumps(arr, JSON_COMPACT) : NULL;
+	json_decref(arr);
+	return js;
+}
+
+static void on_final_robots(const struct robots *rules, void *arg)
+{
+	struct crawl *c = arg;
+	c->rwait = NULL;
+	struct pg_req *w = pg_req_new(NULL, NULL);
+	crawl_add_lock(w, c->crawl_id);
+	char delay[24];
+	snprintf(delay, sizeof delay, "%lld", c->robots_delay_ms);
+	pg_req_addl(w, &robots_delay_upsert, c->root_host, c->robots_delay_ms >= 0 ? delay : NULL);
+	char *top = seeds_json(c->top, c->n_top, rules);
+	char *deep = c->opts.max_depth >= 1 ? seeds_json(c->deep, c->n_deep, rules) : NULL;
+	if (top)
+		crawl_add_claim(w, c->crawl_id, top, 0);
+	if (deep)
+		crawl_add_claim(w, c->crawl_id, deep, 1);
+	crawl_add_finish(w, c->crawl_id);
+	log_info("crawl %s (%s): %zu seeds at depth 0, %zu from sitemaps and llms.txt, robots.txt Crawl-delay %lld ms",
+	         c->crawl_id, c->url, c->n_top, c->n_deep, c->robots_delay_ms);
+	free(top);
+	free(deep);
+	job_succeed_with(crawl_end(c), w);
+}
+
+/* ---- discovery ---- */
+
+static void disc_next(struct crawl *c);
+
+static bool body_is_html(const struct http_response *resp)
+{
+	const char *ct = resp->content_type;
+	return ct && (strncasecmp(ct, "text/html", 9) == 0 || strncasecmp(ct, "application/xhtml", 17) == 0);
+}
+
+static void disc_sitemap(struct crawl *c, const struct disc *d, const struct http_response *resp)
+{
+	struct sitemap sm = {0};
+	int rc = sitemap_parse(resp->body.data ? resp->body.data : "", resp->body.len, resp->effective_url, &sm);
+	if (rc != 0) {
+		log_info("crawl %s: sitemap %s: %s", c->crawl_id, d->url, sm.error ? sm.error : "unreadable");
+	} else {
+		for (size_t i = 0; i < sm.n; i++) {
+			if (!sm.is_index)
+				seed_add(c, false, sm.entries[i].url, sm.entries[i].lastmod);
+			else if (d->level < CRAWL_SITEMAP_NESTING)
+				disc_add(c, sm.entries[i].url, DISC_SITEMAP, d->level + 1);
+		}
+		log_info("crawl %s: sitemap %s: %zu %s", c->crawl_id, d->url, sm.n, sm.is_index ? "sitemaps" : "URLs");
+	}
+	sitemap_free(&sm);
+}
+
+static void disc_llms(struct crawl *c, const struct disc *d, const struct http_response *resp)
+{
+	seed_add(c, true, d->url, 0);
+	if (d->kind == DISC_LLMS_FULL)
+		return;
+	struct links l = {0};
+	if (links_from_llms_txt(resp->body.data ? resp->body.data : "", resp->body.len, resp->effective_url, 0, &l) == 0)
+		for (size_t i = 0; i < l.n; i++)
+			seed_add(c, false, l.urls[i], 0);
+	log_info("crawl %s: %s: %zu links", c->crawl_id, d->url, l.n);
+	links_free(&l);
+}
+
+static void on_disc(struct http_response *resp, void *arg)
+{
+	struct crawl *c = arg;
+	c->preq = NULL;
+	struct disc *d = c->todo;
+	c->todo = d->next;
+	if (!c->todo)
+		c->todo_tail = NULL;
+	bool ok = resp && resp->error_kind == HTTP_OK && resp->status >= 200 && resp->status < 300;
+	if (!ok)
+		log_debug("crawl %s: %s: %s", c->crawl_id, d->url,
+		          !resp ? "not fetched" : resp->error ? resp->error : "no 2xx answer");
+	else if (d->kind == DISC_SITEMAP)
+		disc_sitemap(c, d, resp);
+	else if (!body_is_html(resp)) /* an HTML answer for llms.txt is a soft 404 */
+		disc_llms(c, d, resp);
+	free(d->url);
+	free(d);
+	disc_next(c);
+}
+
+static void disc_next(struct crawl *c)
+{
+	while (c->todo && c->todo->kind == DISC_SITEMAP && c->sitemaps_fetched >= CRAWL_MAX_SITEMAPS) {
+		struct disc *d = c->todo;
+		c->todo = d->next;
+		log_warn("crawl %s: more than %d sitemaps; skipping %s", c->crawl_id, CRAWL_MAX_SITEMAPS, d->url);
+		free(d->url);
+		free(d);
+	}
+	if (!c->todo) {
+		c->todo_tail = NULL;
+		robots_lookup(c->url, on_final_robots, c, &c->rwait);
+		return;
+	}
+	if (c->todo->kind == DISC_SITEMAP)
+		c->sitemaps_fetched++;
+	c->preq = polite_get(c->todo->url, NULL, on_disc, c);
+	if (!c->preq)
+		on_disc(NULL, c);
+}
+
+static void on_robots(const struct robots *rules, void *arg)
+{
+	struct crawl *c = arg;
+	c->rwait = NULL;
+	double delay = robots_crawl_delay(rules);
+	c->robots_delay_ms = delay < 0 ? -1 : (long long)(delay * 1000);
+	if (c->robots_delay_ms > CRAWL_MAX_ROBOTS_DELAY_MS)
+		c->robots_delay_ms = CRAWL_MAX_ROBOTS_DELAY_MS;
+	const char *const *maps;
+	size_t n = robots_sitemaps(rules, &maps);
+	for (size_t i = 0; i < n; i++)
+		disc_add(c, maps[i], DISC_SITEMAP, 0);
+	char *u = xasprintf("%s/sitemap.xml", c->origin);
+	disc_add(c, u, DISC_SITEMAP, 0);
+	free(u);
+	u = xasprintf("%s/llms.txt", c->origin);
+	disc_add(c, u, DISC_LLMS, 0);
+	free(u);
+	u = xasprintf("%s/llms-full.txt", c->origin);
+	disc_add(c, u, DISC_LLMS_FULL, 0);
+	free(u);
+	disc_next(c);
+}
+
+static void on_setup(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct crawl *c = arg;
+	c->db_pending = false;
+	if (!c->run) {
+		crawl_free(c);
+		return;
+	}
+	if (!out->ok) {
+		job_fail(crawl_end(c), out->error, false);
+		return;
+	}
+	snprintf(c->crawl_id, sizeof c->crawl_id, "%s", pg_value(out->results[1], 0, 0));
+	log_info("crawl %s of %s (source %s) started by job %lld", c->crawl_id, c->url, c->source_id, c->run->job.id);
+	seed_add(c, true, c->url, 0);
+	robots_lookup(c->url, on_robots, c, &c->rwait);
+}
+
+/* ---- payload ---- */
+
+static char *parse_meta(json_t *root, struct crawl *c)
+{
+	json_t *sid = json_object_get(root, "source_id"), *kt = json_object_get(root, "knowledge_type"),
+	       *tags = json_object_get(root, "tags");
+	if (sid && (!json_is_string(sid) || !json_string_length(sid)))
+		return xasprintf("crawl: \"source_id\" must be a non-empty string");
+	if (kt && !json_is_string(kt))
+		return xasprintf("crawl: \"knowledge_type\" must be a string");
+	if (tags && !json_is_array(tags))
+		return xasprintf("crawl: \"tags\" must be an array of strings");
+	size_t i;
+	json_t *e;
+	json_array_foreach (tags, i, e)
+		if (!json_is_string(e))
+			return xasprintf("crawl: \"tags\" must be an array of strings");
+	c->source_id = sid ? xstrdup(json_string_value(sid)) : url_source_id(c->url);
+	json_t *meta = json_pack("{s:s, s:s, s:s}", "knowledge_type", kt ? json_string_value(kt) : "technical",
+	                         "source_type", "url", "original_url", c->url);
+	json_object_set_new(meta, "tags", tags ? json_deep_copy(tags) : json_array());
+	c->source_meta = json_dumps(meta, JSON_COMPACT);
+	json_decref(meta);
+	return NULL;
+}
+
+static char *crawl_parse(const char *payload, struct crawl *c)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(payload, 0, &jerr);
+	json_t *u = json_object_get(root, "url");
+	char *err = NULL;
+	if (!json_is_object(root))
+		err = xasprintf("crawl: payload is not a JSON object");
+	else if (!json_is_string(u) || !(c->url = url_canonical(json_string_value(u))))
+		err = xasprintf("crawl: \"url\" must be an absolute http(s) URL");
+	else if (!(err = crawl_opts_parse(payload, &c->opts)))
+		err = parse_meta(root, c);
+	if (!err) {
+		c->root_host = url_host(c->url);
+		c->origin = url_origin(c->url);
+		json_t *opts = json_pack("{s:i, s:I}", "max_depth", c->opts.max_depth, "max_pages",
+		                         (json_int_t)c->opts.max_pages);
+		json_t *inc = json_object_get(root, "include"), *exc = json_object_get(root, "exclude");
+		json_object_set_new(opts, "include", inc ? json_deep_copy(inc) : json_array());
+		json_object_set_new(opts, "exclude", exc ? json_deep_copy(exc) : json_array());
+		c->options = json_dumps(opts, JSON_COMPACT);
+		json_decref(opts);
+	}
+	json_decref(root);
+	return err;
+}
+
+static void crawl_run(struct job_run *r)
+{
+	struct crawl *c = xcalloc(1, sizeof *c);
+	c->run = r;
+	c->robots_delay_ms = -1;
+	char *err = crawl_parse(r->job.payload, c);
+	if (err) {
+		crawl_free(c);
+		job_fail(r, err, true);
+		free(err);
+		return;
+	}
+	r->state = c;
+	char jid[32];
+	snprintf(jid, sizeof jid, "%lld", r->job.id);
+	struct pg_req *req = pg_req_new(on_setup, c);
+	pg_req_addl(req, &source_upsert, c->source_id, c->url, c->root_host, c->source_meta);
+	pg_req_addl(req, &crawl_upsert, c->source_id, c->url, c->options, jid);
+	c->db_pending = true;
+	pool_submit(worker_pool(r->worker), req);
+}
+
+static void crawl_abandon(struct job_run *r)
+{
+	struct crawl *c = r->state;
+	if (!c)
+		return;
+	r->state = NULL;
+	c->run = NULL;
+	polite_cancel(c->preq);
+	robots_wait_cancel(c->rwait);
+	if (!c->db_pending)
+		crawl_free(c);
+}
+
+const struct handler crawl_handler = {
+	.kind = "crawl", .run = crawl_run, .abandon = crawl_abandon, .start = polite_start, .stop = polite_stop};

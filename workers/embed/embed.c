@@ -1,0 +1,303 @@
+/* The embed job: load a document's unembedded rows, embed them in batches through the process's engine, and
+ * store the vectors with the job's fenced completion. */
+#include "workers/embed/embed.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "workers/embed/embed_provider.h"
+#include "lib/embed/embed_wire.h"
+#include "lib/http/http.h"
+#include "lib/util/log.h"
+#include "lib/util/mem.h"
+#include "lib/pg/pgpool.h"
+#include "lib/pg/queue.h"
+#include "lib/embed/vecfmt.h"
+
+/* The process's engine: one per worker process (start/stop). */
+static struct embed_engine *embed_engine;
+
+/* Rows to embed: (url, is_code, id, text) ordered pages first; no row when the document does not exist, one
+ * row with NULL id when it has nothing left to embed. */
+static const struct pg_stmt embed_load = {
+	"pgkb_embed_load",
+	"SELECT d.url, x.is_code, x.id, x.text FROM pgkb.documents d"
+	" LEFT JOIN LATERAL ("
+	"   SELECT false AS is_code, p.id, p.content AS text FROM public.archon_crawled_pages p"
+	"    WHERE p.url = d.url AND p.embedding_dimension IS NULL"
+	"   UNION ALL"
+	"   SELECT true, c.id, concat_ws(E'\\n\\n', c.content, nullif(c.summary, '')) FROM public.archon_code_examples c"
+	"    WHERE c.url = d.url AND c.embedding_dimension IS NULL"
+	" ) x ON true WHERE d.id = $1::bigint ORDER BY x.is_code, x.id",
+	1,
+};
+
+/* The completion's write: vectors (flat real[], pages then code examples), model, dimension; marks ready. */
+static const struct pg_stmt embed_store = {
+	"pgkb_embed_store",
+	"SELECT pgkb.embed_store($1::bigint, $2::bigint[], $3::bigint[], $4::real[], $5, $6::int)",
+	6,
+};
+
+struct embed_job {
+	struct job_run *run; /* NULL once the job finished or was abandoned: the state lives until outstanding is 0 */
+	long long document_id;
+	size_t n, npages; /* rows: npages chunks, then code examples */
+	long long *ids;
+	char **texts;
+	size_t *lens;
+	float *vectors; /* n * dim */
+	struct embed_batch *batches;
+	size_t *starts; /* first row of each batch */
+	size_t nbatches, outstanding;
+	bool loading;
+	struct timespec t0;
+};
+
+static void ejob_free(struct embed_job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		free(j->texts[i]);
+	free(j->texts);
+	free(j->lens);
+	free(j->ids);
+	free(j->vectors);
+	free(j->batches);
+	free(j->starts);
+	free(j);
+}
+
+static void ejob_release(struct embed_job *j)
+{
+	if (!j->run && !j->loading && j->outstanding == 0)
+		ejob_free(j);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Sends the vectors with the completion. */
+static void ejob_complete(struct embed_job *j)
+{
+	int dim = embed_engine_dimension(embed_engine);
+	struct buf pages = BUF_INIT, codes = BUF_INIT, vecs = BUF_INIT;
+	for (size_t i = 0; i < j->n; i++)
+		pg_array_add_int(i < j->npages ? &pages : &codes, j->ids[i]);
+	pg_array_close(&pages);
+	pg_array_close(&codes);
+	if (vecfmt_append(&vecs, j->vectors, j->n * (size_t)dim, VECFMT_ARRAY) != 0) {
+		job_fail(j->run, "embed: a vector holds a non-finite number", false);
+	} else {
+		char doc[32], d[16];
+		snprintf(doc, sizeof doc, "%lld", j->document_id);
+		snprintf(d, sizeof d, "%d", dim);
+		struct pg_req *w = pg_req_new(NULL, NULL);
+		/* Commits asynchronously, as ingest and fetch results do: a commit lost in a server crash goes with the
+		 * job's completion, so the job runs again and stores the same vectors. */
+		pg_req_addl(w, &queue_async_commit);
+		pg_req_addl(w, &embed_store, doc, buf_str(&pages), buf_str(&codes), buf_str(&vecs),
+		            embed_engine_model(embed_engine), d);
+		log_info("job %lld: document %lld: %zu chunks and %zu code examples embedded in %.0f ms", j->run->job.id,
+		         j->document_id, j->npages, j->n - j->npages, ms_since(&j->t0));
+		job_succeed_with(j->run, w);
+	}
+	j->run = NULL;
+	buf_free(&pages);
+	buf_free(&codes);
+	buf_free(&vecs);
+}
+
+static bool status_permanent(enum embed_status s)
+{
+	return s == EMBED_ERR_QUOTA || s == EMBED_ERR_CLIENT || s == EMBED_ERR_DIMENSION;
+}
+
+/* One batch failed: the job fails (the rest of its batches are cancelled). */
+static void ejob_batch_failed(struct embed_job *j, const struct embed_batch *b, const struct embed_error *err)
+{
+	for (size_t i = 0; i < j->nbatches; i++)
+		j->batches[i].cancelled = true;
+	bool permanent = status_permanent(err->status);
+	char *msg = xasprintf("embed (%s) %s%s", embed_status_name(err->status), err->message,
+	                      embed_status_retryable(err->status) && b->attempts > 1 ? " (in-job attempts exhausted)" : "");
+	job_fail(j->run, msg, permanent);
+	free(msg);
+	j->run = NULL;
+}
+
+static void on_batch(struct embed_batch *b, const struct embed_result *res, const struct embed_error *err)
+{
+	struct embed_job *j = b->arg;
+	j->outstanding--;
+	if (j->run && err) {
+		ejob_batch_failed(j, b, err);
+	} else if (j->run) {
+		size_t k = (size_t)(b - j->batches);
+		memcpy(j->vectors + j->starts[k] * (size_t)res->dim, res->vectors, res->count * (size_t)res->dim * sizeof(float));
+		if (j->outstanding == 0)
+			ejob_complete(j);
+	}
+	ejob_release(j);
+}
+
+/* Splits the rows into batches by count and estimated tokens and hands them to the engine. */
+static void ejob_submit(struct embed_job *j)
+{
+	size_t *tokens = xmalloc(j->n * sizeof *tokens);
+	for (size_t i = 0; i < j->n; i++)
+		tokens[i] = embed_estimate_tokens(j->texts[i], j->lens[i]);
+	j->batches = xcalloc(j->n, sizeof *j->batches);
+	j->starts = xcalloc(j->n, sizeof *j->starts);
+	size_t max_count = embed_engine_batch_count(embed_engine), max_tokens = embed_engine_batch_tokens(embed_engine);
+	for (size_t off = 0; off < j->n;) {
+		size_t take = embed_batch_take(tokens + off, j->n - off, max_count, max_tokens);
+		struct embed_batch *b = &j->batches[j->nbatches];
+		j->starts[j->nbatches++] = off;
+		b->texts = (const char *const *)j->texts + off;
+		b->lens = j->lens + off;
+		b->n = take;
+		for (size_t i = off; i < off + take; i++)
+			b->tokens += (int64_t)tokens[i];
+		b->done = on_batch;
+		b->arg = j;
+		off += take;
+	}
+	free(tokens);
+	j->vectors = xmalloc(j->n * (size_t)embed_engine_dimension(embed_engine) * sizeof(float));
+	j->outstanding = j->nbatches;
+	for (size_t i = 0; i < j->nbatches; i++)
+		embed_engine_submit(embed_engine, &j->batches[i]);
+}
+
+/* Copies the rows to embed out of the load result. */
+static void ejob_take_rows(struct embed_job *j, const PGresult *res)
+{
+	int rows = PQntuples(res);
+	j->ids = xcalloc((size_t)rows, sizeof *j->ids);
+	j->texts = xcalloc((size_t)rows, sizeof *j->texts);
+	j->lens = xcalloc((size_t)rows, sizeof *j->lens);
+	for (int i = 0; i < rows; i++) {
+		if (PQgetisnull(res, i, 2))
+			continue;
+		j->ids[j->n] = pg_int(res, i, 2);
+		j->lens[j->n] = (size_t)PQgetlength(res, i, 3);
+		j->texts[j->n] = xstrndup(PQgetvalue(res, i, 3), j->lens[j->n]);
+		if (strcmp(pg_value(res, i, 1), "f") == 0)
+			j->npages++;
+		j->n++;
+	}
+}
+
+static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct embed_job *j = arg;
+	j->loading = false;
+	if (!j->run) {
+		ejob_release(j);
+		return;
+	}
+	if (!out->ok) {
+		char *msg = xasprintf("embed: loading document %lld failed: %s", j->document_id, out->error);
+		job_fail(j->run, msg, false);
+		free(msg);
+		j->run = NULL;
+		ejob_release(j);
+		return;
+	}
+	const PGresult *res = out->results[0];
+	if (PQntuples(res) == 0) {
+		log_info("job %lld: document %lld no longer exists; nothing to embed", j->run->job.id, j->document_id);
+		job_succeed(j->run);
+		j->run = NULL;
+		ejob_release(j);
+		return;
+	}
+	ejob_take_rows(j, res);
+	if (j->n == 0)
+		ejob_complete(j); /* nothing new: only mark the document ready */
+	else
+		ejob_submit(j);
+	ejob_release(j);
+}
+
+/* Reads {"document_id": N}; returns -1 when the payload has no such positive integer. */
+static int embed_parse(const char *payload, long long *id)
+{
+	json_t *root = json_loads(payload, 0, NULL);
+	json_t *v = json_is_object(root) ? json_object_get(root, "document_id") : NULL;
+	int rc = json_is_integer(v) && json_integer_value(v) > 0 ? 0 : -1;
+	if (rc == 0)
+		*id = (long long)json_integer_value(v);
+	json_decref(root);
+	return rc;
+}
+
+static void embed_run(struct job_run *r)
+{
+	long long id = 0;
+	if (embed_parse(r->job.payload, &id) != 0) {
+		job_fail(r, "embed: the payload must be {\"document_id\": N} with a positive integer N", true);
+		return;
+	}
+	struct embed_job *j = xcalloc(1, sizeof *j);
+	j->run = r;
+	j->document_id = id;
+	j->loading = true;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	r->state = j;
+	char sid[32];
+	snprintf(sid, sizeof sid, "%lld", id);
+	struct pg_req *req = pg_req_new(on_loaded, j);
+	pg_req_addl(req, &embed_load, sid);
+	pool_submit(worker_pool(r->worker), req);
+}
+
+/* Drain timeout: the job is handed back; its batches still queued are cancelled, those on the wire finish
+ * and are ignored, and the state is freed once none is left. */
+static void embed_abandon(struct job_run *r)
+{
+	struct embed_job *j = r->state;
+	if (!j)
+		return;
+	r->state = NULL;
+	j->run = NULL;
+	for (size_t i = 0; i < j->nbatches; i++)
+		j->batches[i].cancelled = true;
+	ejob_release(j);
+}
+
+static int embed_start(struct worker *w)
+{
+	if (http_global_init() != 0)
+		return -1;
+	char *err = NULL;
+	embed_engine = embed_engine_new(worker_loop(w), worker_cfg(w), &err);
+	if (!embed_engine) {
+		log_error("%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static void embed_stop(struct worker *w)
+{
+	embed_engine_free(embed_engine);
+	embed_engine = NULL;
+	http_global_cleanup();
+}
+
+const struct handler embed_handler = {
+	.kind = "embed",
+	.run = embed_run,
+	.abandon = embed_abandon,
+	.start = embed_start,
+	.stop = embed_stop,
+};

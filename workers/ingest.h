@@ -1,9 +1,0 @@
-/* The ingest job kind. */
-#ifndef PGKB_INGEST_H
-#define PGKB_INGEST_H
-
-#include "worker.h"
-
-extern const struct handler ingest_handler;
-
-#endif
