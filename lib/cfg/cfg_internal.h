@@ -1,4 +1,4 @@
-/* Configuration internals shared by the lib/cfg*.c files (and the cfg unit test); not for other modules. */
+/* Configuration internals shared by the lib/cfg/cfg*.c files (and the cfg unit test); not for other modules. */
 #ifndef PGKB_CFG_INTERNAL_H
 #define PGKB_CFG_INTERNAL_H
 

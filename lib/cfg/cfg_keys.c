@@ -59,7 +59,7 @@ const struct cfg_key cfg_keys[] = {
 	      "on SIGTERM, how long running jobs may finish before they are handed back"),
 	K_DUR("queue.history_retention", history_retention_ms, "7d", 0, 3650 * DAY,
 	      "how long finished jobs stay in pgkb.job_history"),
-	K_DUR("queue.lease", lease_ms, "60s", SEC, DAY, "job lease length; renewed every lease/3 while a job runs"),
+	K_DUR("queue.lease", lease_ms, "60s", SEC, DAY, "job lease length; renewed every lease/4 while a job runs"),
 	K_DUR("queue.poll_interval", poll_interval_ms, "1s", 10, HOUR, "claim poll backstop when no NOTIFY arrives"),
 
 	K_STR("supervisor.metrics_listen", metrics_listen, "", cfg_check_listen, 0,

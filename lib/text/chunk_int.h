@@ -1,4 +1,4 @@
-/* Internal to lib/chunk*.c: the line table of a Markdown text and the choice of split points. */
+/* Internal to lib/text/chunk*.c: the line table of a Markdown text and the choice of split points. */
 #ifndef PGKB_CHUNK_INT_H
 #define PGKB_CHUNK_INT_H
 

@@ -1,4 +1,4 @@
-/* The HTML tree walker behind html_doc_convert (internal to lib/html*.c). */
+/* The HTML tree walker behind html_doc_convert (internal to lib/text/html*.c). */
 #ifndef PGKB_HTML_MD_H
 #define PGKB_HTML_MD_H
 
