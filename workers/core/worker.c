@@ -1,4 +1,4 @@
-/* The common worker process: claim, run, complete (fenced, batched), renew, rescue, drain. */
+/* The common worker process, a job's lifecycle: claim, run, complete (fenced, batched), fail, renew, drain. */
 #include "workers/core/worker.h"
 
 #include <malloc.h>
@@ -17,6 +17,7 @@
 #include "lib/pg/pgbatch.h"
 #include "lib/pg/pgconninfo.h"
 #include "lib/pg/pgpool.h"
+#include "workers/core/maintenance.h"
 #include "workers/core/stats.h"
 #include "lib/text/utf8.h"
 
@@ -24,7 +25,6 @@
 #define FOLLOWUP_DELAY 0.010  /* claim again this long after a wakeup: covers the NOTIFY throttle window */
 #define RETRY_BASE_MS 1000
 #define RETRY_CAP_MS (30 * 60 * 1000)
-#define HISTORY_PRUNE_EVERY 60.0
 
 struct kind_slot {
 	struct worker *w;
@@ -74,7 +74,7 @@ struct worker {
 	ev_prepare flush;
 	ev_signal sigterm, sigint, sighup;
 	ev_io parent;
-	ev_tstamp last_prune;
+	struct maintenance maintenance;
 	long long completed, failed, refused;
 	int stats_slot; /* this process's slot in the shared counters (-1: none) */
 };
@@ -564,38 +564,28 @@ static void on_poll(struct ev_loop *loop, ev_timer *t, int revents)
 	mark_all_ready(t->data);
 }
 
-/* ---- maintenance: lease renewal, rescue of expired leases, history and gone-document pruning, re-crawls ---- */
+/* ---- the maintenance tick: gauges, lease renewal, the queue's housekeeping (maintenance.c) ---- */
 
-/* Both functions (schema/060_operations.sql) take an advisory lock with pg_try_advisory_xact_lock, so one
- * worker at a time does the work and the others return at once. */
-static const struct pg_stmt maint_prune_gone = {
-	"pgkb_prune_gone",
-	"SELECT pgkb.prune_gone_documents($1::bigint * interval '1 millisecond', 1000)",
-	1,
-};
-static const struct pg_stmt maint_recrawl = {"pgkb_schedule_recrawls", "SELECT pgkb.schedule_recrawls(100)", 0};
-
-static void on_maint_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
+static void on_renewed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct worker *w = arg;
-	w->writes_in_flight--;
-	if (!out->ok) {
-		log_debug("maintenance statement %s failed: %s", req->calls[0].stmt->name, out->error);
-	} else if (req->calls[0].stmt == &queue_rescue && PQntuples(out->results[0]) > 0) {
-		const PGresult *res = out->results[0];
-		for (int i = 0; i < PQntuples(res); i++)
-			log_warn("rescued job %s (%s) from an expired lease; now %s", pg_value(res, i, 0),
-			         pg_value(res, i, 1), pg_value(res, i, 2));
-	}
+	/* the next tick renews again; a lease that expires meanwhile is rescued and its result refused by the fence */
+	if (!out->ok)
+		log_debug("renewing leases failed: %s", out->error);
 	maybe_exit(w);
 }
 
-static void submit_maint(struct worker *w, const struct pg_stmt *stmt, const char *a, const char *b,
-                         const char *c)
+static void renew_leases(struct worker *w)
 {
-	struct pg_req *req = pg_req_new(on_maint_done, w);
-	pg_req_addl(req, stmt, a, b, c);
-	w->writes_in_flight++;
+	char lease[32];
+	snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+	struct buf ids = BUF_INIT;
+	for (struct job_run *r = w->running; r; r = r->next)
+		pg_array_add_int(&ids, r->job.id);
+	pg_array_close(&ids);
+	struct pg_req *req = pg_req_new(on_renewed, w);
+	pg_req_addl(req, &queue_renew, w->id, lease, buf_str(&ids));
+	buf_free(&ids);
 	pool_submit(w->pool, req);
 }
 
@@ -605,28 +595,15 @@ static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
 	stats_worker_set(w->stats_slot, pool_connected(w->pool), w->nrunning);
 	if (pool_connected(w->pool) == 0 || w->handed_back)
 		return;
-	if (w->nrunning > 0) {
-		char lease[32];
-		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
-		struct buf ids = BUF_INIT;
-		for (struct job_run *r = w->running; r; r = r->next)
-			pg_array_add_int(&ids, r->job.id);
-		pg_array_close(&ids);
-		submit_maint(w, &queue_renew, w->id, lease, buf_str(&ids));
-		buf_free(&ids);
-	}
+	if (w->nrunning > 0)
+		renew_leases(w);
 	if (!w->draining)
-		submit_maint(w, &queue_rescue, "100", NULL, NULL);
-	ev_tstamp now = ev_now(loop);
-	if (!w->draining && now - w->last_prune > HISTORY_PRUNE_EVERY) {
-		char ret[32];
-		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->history_retention_ms);
-		submit_maint(w, &queue_prune_history, ret, NULL, NULL);
-		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->gone_retention_ms);
-		submit_maint(w, &maint_prune_gone, ret, NULL, NULL);
-		submit_maint(w, &maint_recrawl, NULL, NULL, NULL);
-		w->last_prune = now;
-	}
+		maintenance_tick(&w->maintenance, ev_now(loop));
+}
+
+static void on_maintenance_done(void *arg)
+{
+	maybe_exit(arg);
 }
 
 /* ---- drain and exit ---- */
@@ -807,6 +784,7 @@ int worker_main(const struct worker_opts *o)
 		.arg = w,
 	};
 	w->pool = pool_new(w->loop, &w->ci, &po);
+	maintenance_init(&w->maintenance, w->pool, w->cfg, on_maintenance_done, w);
 
 	double poll = o->cfg->poll_interval_ms / 1000.0;
 	ev_timer_init(&w->poll, on_poll, poll, poll);
