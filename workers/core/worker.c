@@ -17,17 +17,19 @@
 #include "lib/pg/pgbatch.h"
 #include "lib/pg/pgconninfo.h"
 #include "lib/pg/pgpool.h"
+#include "workers/core/handlers.h"
 #include "workers/core/maintenance.h"
 #include "workers/core/stats.h"
 #include "lib/text/utf8.h"
 
-#define MAX_KINDS 4
 #define FOLLOWUP_DELAY 0.010  /* claim again this long after a wakeup: covers the NOTIFY throttle window */
 #define RETRY_BASE_MS 1000
 #define RETRY_CAP_MS (30 * 60 * 1000)
 
+/* A job kind this worker runs. */
 struct kind_slot {
 	struct worker *w;
+	int kind; /* its registry index (workers/core/handlers.h) */
 	const struct handler *handler;
 	bool ready;    /* jobs may be waiting: claim when a slot is free */
 	bool followup; /* woken by NOTIFY: claim once more shortly after a short claim */
@@ -36,7 +38,7 @@ struct kind_slot {
 
 struct done_item {
 	long long id;
-	int kind; /* stats_kind_index */
+	int kind; /* job_kind_index */
 };
 
 /* Completed jobs waiting for (or in) one batched completion request. */
@@ -59,7 +61,7 @@ struct worker {
 	const char *id;
 	struct pg_conninfo ci;
 	struct pg_pool *pool;
-	struct kind_slot kinds[MAX_KINDS];
+	struct kind_slot *kinds; /* one per registry row this worker kind runs */
 	int nkinds, next_kind;
 	int concurrency, batch;
 	struct job_run *running; /* list of jobs being run */
@@ -206,7 +208,7 @@ void job_release(struct job_run *r)
 
 static void end_run(struct job_run *r)
 {
-	stats_observe(r->job.kind, ev_time() - r->started);
+	stats_observe(job_kind_index(r->job.kind), ev_time() - r->started);
 	r->finished = true;
 	unlink_run(r);
 	free_run(r);
@@ -221,7 +223,7 @@ void job_succeed(struct job_run *r)
 		w->done.cap = w->done.cap ? 2 * w->done.cap : 64;
 		w->done.items = xrealloc(w->done.items, (size_t)w->done.cap * sizeof *w->done.items);
 	}
-	w->done.items[w->done.n] = (struct done_item){r->job.id, stats_kind_index(r->job.kind)};
+	w->done.items[w->done.n] = (struct done_item){r->job.id, job_kind_index(r->job.kind)};
 	w->done.n++;
 	end_run(r);
 	if (w->done.n >= w->batch)
@@ -253,7 +255,7 @@ struct fenced {
 	struct worker *w;
 	long long id;
 	int attempt;
-	int kind;                  /* stats_kind_index */
+	int kind;                  /* job_kind_index */
 	struct pg_batch_part part; /* its writes, kept until their transaction commits */
 };
 
@@ -380,7 +382,7 @@ void job_succeed_with(struct job_run *r, struct pg_req *writes)
 {
 	struct worker *w = r->worker;
 	struct fenced *f = xmalloc(sizeof *f);
-	*f = (struct fenced){w, r->job.id, r->job.attempt, stats_kind_index(r->job.kind), {0}};
+	*f = (struct fenced){w, r->job.id, r->job.attempt, job_kind_index(r->job.kind), {0}};
 	pg_batch_part_init(&f->part, writes);
 	w->writes_in_flight++;
 	end_run(r);
@@ -435,7 +437,7 @@ void job_fail(struct job_run *r, const char *error, bool permanent)
 	struct worker *w = r->worker;
 	log_info("job %lld (%s) attempt %d failed%s: %s", r->job.id, r->job.kind, r->job.attempt,
 	         permanent ? " permanently" : "", error);
-	submit_fail(w, stats_kind_index(r->job.kind), r->job.id, r->job.attempt, error, permanent);
+	submit_fail(w, job_kind_index(r->job.kind), r->job.id, r->job.attempt, error, permanent);
 	end_run(r);
 }
 
@@ -448,7 +450,7 @@ static void start_job(struct worker *w, struct job job)
 	r->worker = w;
 	r->started = ev_time();
 	for (int i = 0; i < w->nkinds; i++)
-		if (strcmp(w->kinds[i].handler->kind, job.kind) == 0)
+		if (strcmp(job_kind_name(w->kinds[i].kind), job.kind) == 0)
 			r->handler = w->kinds[i].handler;
 	r->next = w->running;
 	if (w->running)
@@ -479,12 +481,12 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 	if (!out->ok) {
 		/* An unknown outcome may have leased jobs we do not know of: we never renew those, so their
 		 * leases expire and any worker rescues them. */
-		log_warn("claiming %s jobs failed: %s", k->handler->kind, out->error);
+		log_warn("claiming %s jobs failed: %s", job_kind_name(k->kind), out->error);
 		return;
 	}
 	int n = 0;
 	struct job *jobs = queue_parse_claim(out->results[1], &n);
-	stats_add(k->handler->kind, claimed, (unsigned long long)n);
+	stats_add(k->kind, claimed, (unsigned long long)n);
 	if (n < want) {
 		k->ready = false;
 		if (k->followup) {
@@ -520,7 +522,7 @@ static void try_claim(struct worker *w)
 		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
 		struct pg_req *req = pg_req_new(on_claimed, cc);
 		pg_req_addl(req, &queue_async_commit);
-		pg_req_addl(req, &queue_claim, k->handler->kind, want, w->id, lease);
+		pg_req_addl(req, &queue_claim, job_kind_name(k->kind), want, w->id, lease);
 		w->claim_in_flight = true;
 		pool_submit_first(w->pool, req);
 		return;
@@ -539,7 +541,7 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 	struct worker *w = arg;
 	for (int i = 0; i < w->nkinds; i++) {
 		struct kind_slot *k = &w->kinds[i];
-		if (strcmp(k->handler->kind, payload) == 0) {
+		if (strcmp(job_kind_name(k->kind), payload) == 0) {
 			k->ready = true;
 			k->followup = true;
 		}
@@ -723,10 +725,14 @@ static int worker_init(struct worker *w, const struct worker_opts *o)
 	w->id = o->worker_id;
 	w->concurrency = o->cfg->workers[o->kind].concurrency;
 	w->batch = o->cfg->batch_size;
-	for (const struct handler *const *h = handlers_for(o->kind); *h && w->nkinds < MAX_KINDS; h++) {
+	w->kinds = xcalloc((size_t)job_kind_count(), sizeof *w->kinds);
+	for (int i = 0; i < job_kind_count(); i++) {
+		if (!job_kind_run_by(i, o->kind))
+			continue;
 		struct kind_slot *k = &w->kinds[w->nkinds++];
 		k->w = w;
-		k->handler = *h;
+		k->kind = i;
+		k->handler = job_kinds[i].handler;
 		k->ready = true;
 		ev_init(&k->followup_timer, on_followup);
 		k->followup_timer.data = k;
@@ -760,6 +766,7 @@ int worker_main(const struct worker_opts *o)
 
 	struct worker *w = xcalloc(1, sizeof *w);
 	if (worker_init(w, o) != 0) {
+		free(w->kinds);
 		free(w);
 		return 2;
 	}
@@ -817,7 +824,7 @@ int worker_main(const struct worker_opts *o)
 	int code = 0;
 	for (int i = 0; i < w->nkinds; i++)
 		if (w->kinds[i].handler->start && w->kinds[i].handler->start(w) != 0) {
-			log_error("%s handler failed to start: fatal configuration error", w->kinds[i].handler->kind);
+			log_error("%s handler failed to start: fatal configuration error", job_kind_name(w->kinds[i].kind));
 			code = 2;
 		}
 	log_info("worker %s started: kinds %d, concurrency %d, batch %d, database %s", w->id, w->nkinds,
@@ -842,6 +849,7 @@ int worker_main(const struct worker_opts *o)
 	buf_free(&w->done.attempts);
 	free(w->done.items);
 	stats_worker_release(getpid());
+	free(w->kinds);
 	free(w);
 	return code;
 }
