@@ -15,6 +15,7 @@
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
 #include "lib/pg/pgconninfo.h"
+#include "workers/core/handlers.h"
 #include "workers/core/stats.h"
 #include "cmd/supervisor/sup.h"
 
@@ -107,8 +108,8 @@ static unsigned long long load(atomic_ullong *c)
 static void put_counter(struct buf *b, struct stats_region *r, const char *name, size_t off, const char *help)
 {
 	put_family(b, name, "counter", help);
-	for (int k = 0; k < STATS_KINDS; k++)
-		buf_printf(b, "%s{kind=\"%s\"} %llu\n", name, stats_kind_name(k),
+	for (int k = 0; k < r->nkinds; k++)
+		buf_printf(b, "%s{kind=\"%s\"} %llu\n", name, job_kind_name(k),
 		           load((atomic_ullong *)(void *)((char *)&r->kinds[k] + off)));
 }
 
@@ -116,18 +117,18 @@ static void put_histogram(struct buf *b, struct stats_region *r)
 {
 	const char *name = "pgkb_job_duration_seconds";
 	put_family(b, name, "histogram", "Time from a job's start to its success or failure in a worker.");
-	for (int k = 0; k < STATS_KINDS; k++) {
+	for (int k = 0; k < r->nkinds; k++) {
 		struct stats_kind_counters *c = &r->kinds[k];
 		unsigned long long cum = 0;
 		for (int i = 0; i < STATS_BUCKETS; i++) {
 			cum += load(&c->duration_buckets[i]);
-			buf_printf(b, "%s_bucket{kind=\"%s\",le=\"%g\"} %llu\n", name, stats_kind_name(k),
+			buf_printf(b, "%s_bucket{kind=\"%s\",le=\"%g\"} %llu\n", name, job_kind_name(k),
 			           stats_bucket_ms[i] / 1000.0, cum);
 		}
 		cum += load(&c->duration_buckets[STATS_BUCKETS]);
-		buf_printf(b, "%s_bucket{kind=\"%s\",le=\"+Inf\"} %llu\n", name, stats_kind_name(k), cum);
-		buf_printf(b, "%s_sum{kind=\"%s\"} %.6f\n", name, stats_kind_name(k), load(&c->duration_sum_us) / 1e6);
-		buf_printf(b, "%s_count{kind=\"%s\"} %llu\n", name, stats_kind_name(k), load(&c->duration_count));
+		buf_printf(b, "%s_bucket{kind=\"%s\",le=\"+Inf\"} %llu\n", name, job_kind_name(k), cum);
+		buf_printf(b, "%s_sum{kind=\"%s\"} %.6f\n", name, job_kind_name(k), load(&c->duration_sum_us) / 1e6);
+		buf_printf(b, "%s_count{kind=\"%s\"} %llu\n", name, job_kind_name(k), load(&c->duration_count));
 	}
 }
 
@@ -201,30 +202,32 @@ static void put_queue(struct buf *b, PGresult *res)
 {
 	static const char *const fam[] = {"pgkb_queue_jobs", "pgkb_queue_ready_jobs", "pgkb_queue_oldest_ready_seconds",
 	                                  "pgkb_queue_dead_jobs"};
-	char vals[STATS_KINDS][5][32];
-	for (int k = 0; k < STATS_KINDS; k++)
+	int nkinds = job_kind_count();
+	char (*vals)[5][32] = xcalloc((size_t)nkinds, sizeof *vals);
+	for (int k = 0; k < nkinds; k++)
 		for (int j = 0; j < 5; j++)
 			snprintf(vals[k][j], sizeof vals[k][j], "0");
 	for (int i = 0; i < PQntuples(res); i++) {
-		int k = stats_kind_index(PQgetvalue(res, i, 0));
+		int k = job_kind_index(PQgetvalue(res, i, 0));
 		for (int j = 0; k >= 0 && j < 5; j++)
 			snprintf(vals[k][j], sizeof vals[k][j], "%s", PQgetvalue(res, i, j + 1));
 	}
 	put_family(b, fam[0], "gauge", "Jobs in pgkb.jobs by kind and state (queued includes scheduled ones).");
-	for (int k = 0; k < STATS_KINDS; k++)
+	for (int k = 0; k < nkinds; k++)
 		buf_printf(b, "%s{kind=\"%s\",state=\"queued\"} %s\n%s{kind=\"%s\",state=\"running\"} %s\n"
 		              "%s{kind=\"%s\",state=\"dead\"} %s\n",
-		           fam[0], stats_kind_name(k), vals[k][0], fam[0], stats_kind_name(k), vals[k][2], fam[0],
-		           stats_kind_name(k), vals[k][3]);
+		           fam[0], job_kind_name(k), vals[k][0], fam[0], job_kind_name(k), vals[k][2], fam[0],
+		           job_kind_name(k), vals[k][3]);
 	put_family(b, fam[1], "gauge", "Queued jobs whose run_at has come.");
-	for (int k = 0; k < STATS_KINDS; k++)
-		buf_printf(b, "%s{kind=\"%s\"} %s\n", fam[1], stats_kind_name(k), vals[k][1]);
+	for (int k = 0; k < nkinds; k++)
+		buf_printf(b, "%s{kind=\"%s\"} %s\n", fam[1], job_kind_name(k), vals[k][1]);
 	put_family(b, fam[2], "gauge", "Age of the oldest ready job (since its run_at), 0 when none.");
-	for (int k = 0; k < STATS_KINDS; k++)
-		buf_printf(b, "%s{kind=\"%s\"} %s\n", fam[2], stats_kind_name(k), vals[k][4]);
+	for (int k = 0; k < nkinds; k++)
+		buf_printf(b, "%s{kind=\"%s\"} %s\n", fam[2], job_kind_name(k), vals[k][4]);
 	put_family(b, fam[3], "gauge", "Dead jobs (out of attempts) waiting for pgkb retry or cancel.");
-	for (int k = 0; k < STATS_KINDS; k++)
-		buf_printf(b, "%s{kind=\"%s\"} %s\n", fam[3], stats_kind_name(k), vals[k][3]);
+	for (int k = 0; k < nkinds; k++)
+		buf_printf(b, "%s{kind=\"%s\"} %s\n", fam[3], job_kind_name(k), vals[k][3]);
+	free(vals);
 }
 
 static void put_scalar(struct buf *b, PGconn *c, const char *name, const char *help, const char *sql)

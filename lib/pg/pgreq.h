@@ -61,12 +61,11 @@ struct pg_req *pg_req_new(pg_done_cb cb, void *arg);
 void pg_req_add(struct pg_req *req, const struct pg_stmt *stmt, const char *const *params);
 /* Same, with the parameters as arguments (exactly stmt->nparams of them). */
 void pg_req_addl(struct pg_req *req, const struct pg_stmt *stmt, ...);
-/* For the writes of a job result (job_succeed_with in workers/core/worker.h), which a group commit sends in one
- * transaction with other jobs' writes; both mark the call added last. pg_req_row: the call is one row of its
- * statement, which takes each parameter as an array; the rows of one statement are sent as one call, each
- * parameter the array of the rows' values. pg_req_once: identical calls (same statement and parameters) are
- * sent once per transaction, after the other calls: settings and checks that act on the transaction as a
- * whole. */
+/* For write lists that are merged with others into one request (lib/pg/pgbatch.h); both mark the call added
+ * last. pg_req_row: the call is one row of its statement, which takes each parameter as an array; the rows of
+ * one statement are sent as one call, each parameter the array of the rows' values. pg_req_once: identical
+ * calls (same statement and parameters) are sent once per request, after the other calls: settings and checks
+ * that act on the transaction as a whole. */
 void pg_req_row(struct pg_req *req);
 void pg_req_once(struct pg_req *req);
 /* Makes parameter p of the call added last the len bytes at data, sent in binary (no hex text to encode and

@@ -1,4 +1,5 @@
-/* The job queue's SQL: claim, complete (fenced), fail with backoff, renew, rescue and hand back leases. */
+/* The job queue's SQL: claim, complete (fenced), fail with backoff, renew, rescue and hand back leases; the
+ * housekeeping every worker does (pruning, re-crawl schedule). */
 #include "lib/pg/queue.h"
 
 #include <stdlib.h>
@@ -108,6 +109,16 @@ const struct pg_stmt queue_prune_history = {
 	"   WHERE finished_at < clock_timestamp() - $1::bigint * interval '1 millisecond' LIMIT 10000))",
 	1,
 };
+
+/* Both functions (schema/060_operations.sql) take an advisory lock with pg_try_advisory_xact_lock, so one
+ * worker at a time does the work and the others return at once. */
+const struct pg_stmt queue_prune_gone = {
+	"pgkb_prune_gone",
+	"SELECT pgkb.prune_gone_documents($1::bigint * interval '1 millisecond', 1000)",
+	1,
+};
+
+const struct pg_stmt queue_schedule_recrawls = {"pgkb_schedule_recrawls", "SELECT pgkb.schedule_recrawls(100)", 0};
 
 struct job *queue_parse_claim(const PGresult *res, int *n)
 {

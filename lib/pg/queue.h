@@ -1,4 +1,5 @@
-/* The job queue's SQL: claim, complete (fenced), fail with backoff, renew, rescue and hand back leases. */
+/* The job queue's SQL: claim, complete (fenced), fail with backoff, renew, rescue and hand back leases; the
+ * housekeeping every worker does (pruning, re-crawl schedule). */
 #ifndef PGKB_QUEUE_H
 #define PGKB_QUEUE_H
 
@@ -49,6 +50,10 @@ extern const struct pg_stmt queue_handback_jobs;
 extern const struct pg_stmt queue_handback_owner;
 /* Deletes up to 10000 history rows finished more than $1 ms ago. */
 extern const struct pg_stmt queue_prune_history;
+/* Deletes up to 1000 documents gone (no longer found by their crawl) more than $1 ms ago. */
+extern const struct pg_stmt queue_prune_gone;
+/* Queues the re-crawls that are due, up to 100 sources. */
+extern const struct pg_stmt queue_schedule_recrawls;
 
 /* Parses the rows of a queue_claim result into a new array of *n jobs (NULL when none). */
 struct job *queue_parse_claim(const PGresult *res, int *n);

@@ -1,27 +1,48 @@
-/* Which job kinds each worker kind runs. */
-#include "workers/ingest/ingest.h"
-#include "workers/embed/embed.h"
-#include "workers/crawl/fetch.h"
-#include "workers/noop/noop.h"
+/* The registry of job kinds. Adding a kind: its handler (file and header), one row here, and one row in a
+ * migration's INSERT INTO pgkb.job_kinds (the SQL side's list of valid kinds). */
+#include "workers/core/handlers.h"
+
+#include <string.h>
+
 #include "workers/core/worker.h"
+#include "workers/crawl/fetch.h"
+#include "workers/embed/embed.h"
+#include "workers/ingest/ingest.h"
+#include "workers/noop/noop.h"
 
-/* ingest workers also answer noop health checks, so a default deployment runs them. */
-static const struct handler *const ingest_handlers[] = {&ingest_handler, &noop_handler, NULL};
-static const struct handler *const crawl_handlers[] = {&crawl_handler, &fetch_handler, NULL};
-static const struct handler *const embed_handlers[] = {&embed_handler, NULL};
-static const struct handler *const noop_handlers[] = {&noop_handler, NULL};
+#define RUN_BY(wk) (1u << (wk))
 
-const struct handler *const *handlers_for(enum cfg_worker_kind kind)
+/* A worker kind claims its kinds in this order, round robin from the first. */
+const struct job_kind job_kinds[] = {
+	{&crawl_handler, RUN_BY(CFG_WORKER_CRAWL)},
+	{&fetch_handler, RUN_BY(CFG_WORKER_CRAWL)},
+	{&ingest_handler, RUN_BY(CFG_WORKER_INGEST)},
+	{&embed_handler, RUN_BY(CFG_WORKER_EMBED)},
+	/* ingest workers also answer noop health checks, so a default deployment runs them */
+	{&noop_handler, RUN_BY(CFG_WORKER_INGEST) | RUN_BY(CFG_WORKER_NOOP)},
+};
+
+#define NKINDS ((int)(sizeof job_kinds / sizeof *job_kinds))
+
+int job_kind_count(void)
 {
-	switch (kind) {
-	case CFG_WORKER_CRAWL:
-		return crawl_handlers;
-	case CFG_WORKER_INGEST:
-		return ingest_handlers;
-	case CFG_WORKER_EMBED:
-		return embed_handlers;
-	case CFG_WORKER_NOOP:
-	default:
-		return noop_handlers;
-	}
+	return NKINDS;
+}
+
+const char *job_kind_name(int idx)
+{
+	return idx >= 0 && idx < NKINDS ? job_kinds[idx].handler->kind : "unknown";
+}
+
+int job_kind_index(const char *name)
+{
+	for (int i = 0; name && i < NKINDS; i++)
+		if (strcmp(name, job_kinds[i].handler->kind) == 0)
+			return i;
+	return -1;
+}
+
+bool job_kind_run_by(int idx, enum cfg_worker_kind wk)
+{
+	return idx >= 0 && idx < NKINDS && (job_kinds[idx].run_by & RUN_BY(wk));
 }

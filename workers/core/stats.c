@@ -2,13 +2,12 @@
 #include "workers/core/stats.h"
 
 #include <stddef.h>
-#include <string.h>
 #include <sys/mman.h>
+
+#include "workers/core/handlers.h"
 
 const unsigned stats_bucket_ms[STATS_BUCKETS] = {5,    10,    25,    50,    100,    250,    500,    1000,
                                                  2500, 5000,  10000, 30000, 60000, 120000, 300000, 600000};
-
-static const char *const kind_names[STATS_KINDS] = {"noop", "crawl", "fetch", "ingest", "embed"};
 
 static struct stats_region *region; /* process-wide: inherited across fork */
 
@@ -16,10 +15,13 @@ int stats_init(void)
 {
 	if (region)
 		return 0;
-	void *p = mmap(NULL, sizeof *region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int nkinds = job_kind_count();
+	size_t size = sizeof *region + (size_t)nkinds * sizeof region->kinds[0];
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	region = p; /* anonymous mappings are zero-filled: every counter starts at 0 */
+	region->nkinds = nkinds;
 	return 0;
 }
 
@@ -28,33 +30,19 @@ struct stats_region *stats_region(void)
 	return region;
 }
 
-int stats_kind_index(const char *kind)
-{
-	for (int i = 0; kind && i < STATS_KINDS; i++)
-		if (strcmp(kind, kind_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *stats_kind_name(int idx)
-{
-	return idx >= 0 && idx < STATS_KINDS ? kind_names[idx] : "unknown";
-}
-
 void stats_add_at(int kind, size_t offset, unsigned long long n)
 {
-	if (!region || kind < 0 || kind >= STATS_KINDS || n == 0)
+	if (!region || kind < 0 || kind >= region->nkinds || n == 0)
 		return;
 	atomic_ullong *c = (atomic_ullong *)(void *)((char *)&region->kinds[kind] + offset);
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-void stats_observe(const char *kind, double seconds)
+void stats_observe(int kind, double seconds)
 {
-	int k = stats_kind_index(kind);
-	if (!region || k < 0)
+	if (!region || kind < 0 || kind >= region->nkinds)
 		return;
-	struct stats_kind_counters *c = &region->kinds[k];
+	struct stats_kind_counters *c = &region->kinds[kind];
 	double ms = seconds < 0 ? 0 : seconds * 1000.0;
 	int b = 0;
 	while (b < STATS_BUCKETS && ms > stats_bucket_ms[b])

@@ -7,8 +7,6 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Job kinds counted, in this order (index = enum stats_kind). */
-enum stats_kind { STATS_NOOP, STATS_CRAWL, STATS_FETCH, STATS_INGEST, STATS_EMBED, STATS_KINDS };
 /* Upper bounds of the job-duration histogram buckets, in milliseconds (a last +Inf bucket follows). */
 #define STATS_BUCKETS 16
 extern const unsigned stats_bucket_ms[STATS_BUCKETS];
@@ -29,8 +27,9 @@ struct stats_worker {
 };
 
 struct stats_region {
-	struct stats_kind_counters kinds[STATS_KINDS];
 	struct stats_worker workers[STATS_WORKERS];
+	int nkinds;
+	struct stats_kind_counters kinds[]; /* one per job kind, by its registry index (workers/core/handlers.h) */
 };
 
 /* Maps the region (MAP_SHARED|MAP_ANONYMOUS) once per supervisor, before the first fork; children inherit it.
@@ -39,14 +38,12 @@ struct stats_region {
 int stats_init(void);
 /* The mapped region, or NULL. */
 struct stats_region *stats_region(void);
-/* Index of a job kind name ("noop", "crawl", …) or -1. */
-int stats_kind_index(const char *kind);
-const char *stats_kind_name(int idx);
-/* Adds n to counter field (one of claimed … refused) of job kind kind (a name; unknown kinds are ignored). */
-#define stats_add(kind, field, n) stats_add_at(stats_kind_index(kind), offsetof(struct stats_kind_counters, field), (n))
+/* Adds n to counter field (one of claimed … refused) of the job kind at registry index kind (-1, an unknown
+ * kind, is ignored). */
+#define stats_add(kind, field, n) stats_add_at((kind), offsetof(struct stats_kind_counters, field), (n))
 void stats_add_at(int kind, size_t offset, unsigned long long n);
-/* Records one job's run time. */
-void stats_observe(const char *kind, double seconds);
+/* Records the run time of one job of the kind at registry index kind. */
+void stats_observe(int kind, double seconds);
 /* Worker slots: a worker takes one at start (returns its index or -1 when full or unmapped), sets its
  * gauges, and the supervisor frees the slot of a reaped pid (the worker may have died without freeing it). */
 int stats_worker_attach(pid_t pid, int worker_kind);

@@ -1,4 +1,4 @@
-/* The common worker process: claim, run, complete (fenced, batched), renew, rescue, drain. */
+/* The common worker process, a job's lifecycle: claim, run, complete (fenced, batched), fail, renew, drain. */
 #include "workers/core/worker.h"
 
 #include <malloc.h>
@@ -14,19 +14,22 @@
 #include "lib/util/buf.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/pg/pgbatch.h"
 #include "lib/pg/pgconninfo.h"
 #include "lib/pg/pgpool.h"
+#include "workers/core/handlers.h"
+#include "workers/core/maintenance.h"
 #include "workers/core/stats.h"
 #include "lib/text/utf8.h"
 
-#define MAX_KINDS 4
 #define FOLLOWUP_DELAY 0.010  /* claim again this long after a wakeup: covers the NOTIFY throttle window */
 #define RETRY_BASE_MS 1000
 #define RETRY_CAP_MS (30 * 60 * 1000)
-#define HISTORY_PRUNE_EVERY 60.0
 
+/* A job kind this worker runs. */
 struct kind_slot {
 	struct worker *w;
+	int kind; /* its registry index (workers/core/handlers.h) */
 	const struct handler *handler;
 	bool ready;    /* jobs may be waiting: claim when a slot is free */
 	bool followup; /* woken by NOTIFY: claim once more shortly after a short claim */
@@ -35,7 +38,7 @@ struct kind_slot {
 
 struct done_item {
 	long long id;
-	int kind; /* stats_kind_index */
+	int kind; /* job_kind_index */
 };
 
 /* Completed jobs waiting for (or in) one batched completion request. */
@@ -58,7 +61,7 @@ struct worker {
 	const char *id;
 	struct pg_conninfo ci;
 	struct pg_pool *pool;
-	struct kind_slot kinds[MAX_KINDS];
+	struct kind_slot *kinds; /* one per registry row this worker kind runs */
 	int nkinds, next_kind;
 	int concurrency, batch;
 	struct job_run *running; /* list of jobs being run */
@@ -67,14 +70,13 @@ struct worker {
 	struct done_batch done;     /* accumulating */
 	int completes_in_flight;
 	int writes_in_flight;       /* fail/fenced-result/hand-back requests in flight or grouped */
-	struct fenced *group, *group_tail; /* fenced results waiting for this loop iteration's group commit */
-	int group_n, group_calls;
+	struct pg_batch group;      /* fenced results waiting for this loop iteration's group commit */
 	bool draining, handed_back, stopping;
 	ev_timer poll, maint, drain, hard_stop;
 	ev_prepare flush;
 	ev_signal sigterm, sigint, sighup;
 	ev_io parent;
-	ev_tstamp last_prune;
+	struct maintenance maintenance;
 	long long completed, failed, refused;
 	int stats_slot; /* this process's slot in the shared counters (-1: none) */
 };
@@ -206,7 +208,7 @@ void job_release(struct job_run *r)
 
 static void end_run(struct job_run *r)
 {
-	stats_observe(r->job.kind, ev_time() - r->started);
+	stats_observe(job_kind_index(r->job.kind), ev_time() - r->started);
 	r->finished = true;
 	unlink_run(r);
 	free_run(r);
@@ -221,7 +223,7 @@ void job_succeed(struct job_run *r)
 		w->done.cap = w->done.cap ? 2 * w->done.cap : 64;
 		w->done.items = xrealloc(w->done.items, (size_t)w->done.cap * sizeof *w->done.items);
 	}
-	w->done.items[w->done.n] = (struct done_item){r->job.id, stats_kind_index(r->job.kind)};
+	w->done.items[w->done.n] = (struct done_item){r->job.id, job_kind_index(r->job.kind)};
 	w->done.n++;
 	end_run(r);
 	if (w->done.n >= w->batch)
@@ -253,192 +255,38 @@ struct fenced {
 	struct worker *w;
 	long long id;
 	int attempt;
-	int kind; /* stats_kind_index */
-	pg_done_cb after; /* the writes' own callback, with its argument */
-	void *after_arg;
-	struct pg_req *writes; /* kept until its transaction commits (a failed group sends it again alone) */
-	int *at;               /* where each of the writes went in the last request: its call index, or -1 */
-	struct fenced *next;   /* in the group */
+	int kind;                  /* job_kind_index */
+	struct pg_batch_part part; /* its writes, kept until their transaction commits */
 };
 
-/* Hands the writes' callback the outcome of the writes alone, results[i] for writes' statement i (NULL for a
- * row, pg_req_row); the fenced completion is left out. */
-static void fenced_after(const struct fenced *f, struct pg_req *req, const struct pg_outcome *out)
+static struct fenced *fenced_of(struct pg_batch_part *p)
 {
-	if (!f->after)
-		return;
-	int n = f->writes->ncalls;
-	PGresult **res = xcalloc((size_t)n + 1, sizeof *res);
-	struct pg_outcome o = *out;
-	o.failed_index = -1;
-	for (int i = 0; i < n; i++) {
-		int at = f->at[i];
-		if (at >= 0 && at < out->nresults)
-			res[i] = out->results[at];
-		if (at >= 0 && at == out->failed_index)
-			o.failed_index = i;
-	}
-	o.results = res;
-	o.nresults = n;
-	f->after(req, &o, f->after_arg);
-	free(res);
+	return (struct fenced *)(void *)((char *)p - offsetof(struct fenced, part));
 }
 
 static void fenced_free(struct fenced *f)
 {
-	pg_req_free(f->writes);
-	free(f->at);
+	pg_batch_part_clear(&f->part);
 	free(f);
 }
 
-/* Steps (*f, *i) to the next row call of stmt (pg_req_row) not yet merged into a group call; false at the
- * end. Start with *f the group's head and *i -1. */
-static bool next_row(struct fenced **f, int *i, const struct pg_stmt *stmt)
-{
-	for (; *f; *f = (*f)->next, *i = -1)
-		while (++*i < (*f)->writes->ncalls) {
-			const struct pg_call *c = &(*f)->writes->calls[*i];
-			if (c->row && c->stmt == stmt && (*f)->at[*i] == -2)
-				return true;
-		}
-	return false;
-}
-
-/* The rows of stmt in a group's writes (pg_req_row), as one call: each parameter the array of their values, a
- * text array literal, or a binary bytea[] for a binary parameter (pg_req_bytes). */
-static void add_rows(struct pg_req *req, struct fenced *head, const struct pg_stmt *stmt)
-{
-	unsigned binary = 0; /* a parameter binary in one row is binary in all */
-	int nrows = 0;
-	size_t val_len[PG_MAX_PARAMS] = {0};
-	bool has_null[PG_MAX_PARAMS] = {0};
-	struct fenced *f = head;
-	int i = -1;
-	while (next_row(&f, &i, stmt)) {
-		const char *p[PG_MAX_PARAMS];
-		int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
-		pg_req_params_fmt(f->writes, i, p, len, fmt);
-		nrows++;
-		binary |= f->writes->calls[i].binary;
-		for (int k = 0; k < stmt->nparams; k++) {
-			has_null[k] |= !p[k];
-			val_len[k] += !p[k] ? 0 : fmt[k] ? (size_t)len[k] : strlen(p[k]);
-		}
-	}
-	struct buf arrays[PG_MAX_PARAMS];
-	for (int k = 0; k < stmt->nparams; k++) {
-		arrays[k] = (struct buf)BUF_INIT;
-		if (binary & (1u << k))
-			pg_bytea_array_start(&arrays[k], nrows, has_null[k], val_len[k]);
-		else
-			buf_reserve(&arrays[k], val_len[k] + 8 * (size_t)nrows + 2); /* quotes, commas, a few escapes */
-	}
-	for (f = head, i = -1; next_row(&f, &i, stmt);) {
-		const struct pg_call *c = &f->writes->calls[i];
-		const char *p[PG_MAX_PARAMS];
-		int len[PG_MAX_PARAMS];
-		pg_req_params_fmt(f->writes, i, p, len, NULL);
-		for (int k = 0; k < stmt->nparams; k++) {
-			if (!(binary & (1u << k)))
-				pg_array_add(&arrays[k], p[k]);
-			else /* a text value in a binary column: its bytes */
-				pg_bytea_array_add(&arrays[k], p[k], (c->binary >> k) & 1u ? (size_t)len[k] : p[k] ? strlen(p[k]) : 0);
-		}
-		f->at[i] = -1;
-	}
-	const char *params[PG_MAX_PARAMS];
-	for (int k = 0; k < stmt->nparams; k++) {
-		if (!(binary & (1u << k)))
-			pg_array_close(&arrays[k]);
-		params[k] = binary & (1u << k) ? NULL : buf_str(&arrays[k]);
-	}
-	pg_req_add(req, stmt, params);
-	for (int k = 0; k < stmt->nparams; k++) {
-		if (binary & (1u << k))
-			pg_req_bytes(req, k, arrays[k].data, arrays[k].len);
-		buf_free(&arrays[k]);
-	}
-}
-
-static bool same_call(const struct pg_req *a, int i, const struct pg_req *b, int j)
-{
-	if (a->calls[i].stmt != b->calls[j].stmt)
-		return false;
-	const char *p[PG_MAX_PARAMS], *q[PG_MAX_PARAMS];
-	int pl[PG_MAX_PARAMS], ql[PG_MAX_PARAMS], pf[PG_MAX_PARAMS], qf[PG_MAX_PARAMS];
-	pg_req_params_fmt(a, i, p, pl, pf);
-	pg_req_params_fmt(b, j, q, ql, qf);
-	for (int k = 0; k < a->calls[i].nparams; k++) {
-		if ((p[k] == NULL) != (q[k] == NULL) || pf[k] != qf[k] || pl[k] != ql[k])
-			return false;
-		if (p[k] && (pf[k] ? memcmp(p[k], q[k], (size_t)pl[k]) : strcmp(p[k], q[k])) != 0)
-			return false;
-	}
-	return true;
-}
-
 /* The transaction of one or more jobs' results: their completion, which is also their fence
- * (queue_complete_fenced); then their writes, plain calls in job order, one call per statement of rows
- * (pg_req_row), each distinct once-call (pg_req_once). Records in each f->at where its calls went. */
-static struct pg_req *result_request(struct worker *w, struct fenced *head, pg_done_cb cb, void *arg)
+ * (queue_complete_fenced), then their writes merged (pg_batch_merge). */
+static struct pg_req *result_request(struct worker *w, const struct pg_batch *batch, pg_done_cb cb, void *arg)
 {
 	struct pg_req *req = pg_req_new(cb, arg);
 	struct buf ids = BUF_INIT, atts = BUF_INIT;
-	for (struct fenced *f = head; f; f = f->next) {
-		pg_array_add_int(&ids, f->id);
-		pg_array_add_int(&atts, f->attempt);
+	for (struct pg_batch_part *p = batch->head; p; p = p->next) {
+		pg_array_add_int(&ids, fenced_of(p)->id);
+		pg_array_add_int(&atts, fenced_of(p)->attempt);
 	}
 	pg_array_close(&ids);
 	pg_array_close(&atts);
 	pg_req_addl(req, &queue_complete_fenced, buf_str(&ids), buf_str(&atts), w->id);
-	for (struct fenced *f = head; f; f = f->next) {
-		f->at = xrealloc(f->at, ((size_t)f->writes->ncalls + 1) * sizeof *f->at);
-		for (int i = 0; i < f->writes->ncalls; i++) {
-			const struct pg_call *c = &f->writes->calls[i];
-			f->at[i] = -2; /* placed below */
-			if (c->row || c->once)
-				continue;
-			pg_req_copy_call(req, f->writes, i);
-			f->at[i] = req->ncalls - 1;
-		}
-	}
-	for (struct fenced *f = head; f; f = f->next)
-		for (int i = 0; i < f->writes->ncalls; i++)
-			if (f->writes->calls[i].row && f->at[i] == -2)
-				add_rows(req, f, f->writes->calls[i].stmt);
-	int first_once = req->ncalls;
-	for (struct fenced *f = head; f; f = f->next)
-		for (int i = 0; i < f->writes->ncalls; i++) {
-			if (f->at[i] != -2)
-				continue;
-			for (int j = first_once; j < req->ncalls && f->at[i] == -2; j++)
-				if (same_call(f->writes, i, req, j))
-					f->at[i] = j;
-			if (f->at[i] == -2) {
-				pg_req_copy_call(req, f->writes, i);
-				f->at[i] = req->ncalls - 1;
-			}
-		}
+	pg_batch_merge(req, batch);
 	buf_free(&ids);
 	buf_free(&atts);
 	return req;
-}
-
-/* The calls a job's writes add to a group's request (an upper bound): rows of a statement, or a once-call,
- * that the group already sends add none. */
-static int group_cost(const struct fenced *group, const struct pg_req *writes)
-{
-	int cost = 0;
-	for (int i = 0; i < writes->ncalls; i++) {
-		const struct pg_call *c = &writes->calls[i];
-		bool shared = false;
-		for (const struct fenced *g = group; g && !shared && (c->row || c->once); g = g->next)
-			for (int j = 0; j < g->writes->ncalls && !shared; j++)
-				shared = c->row ? g->writes->calls[j].row && g->writes->calls[j].stmt == c->stmt
-				                : g->writes->calls[j].once && same_call(writes, i, g->writes, j);
-		cost += !shared;
-	}
-	return cost;
 }
 
 static void submit_fail(struct worker *w, int kind, long long id, int attempt, const char *error, bool permanent);
@@ -454,13 +302,13 @@ static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, v
 		char *msg = xasprintf("writing the job's results failed: %s", out->error);
 		submit_fail(w, f->kind, f->id, f->attempt, msg, false);
 		free(msg);
-		fenced_after(f, req, out);
+		pg_batch_deliver(&f->part, req, out);
 		fenced_free(f);
 		maybe_exit(w);
 		return;
 	}
 	stats_add_at(f->kind, out->ok ? STAT(succeeded) : STAT(refused), 1);
-	fenced_after(f, req, out);
+	pg_batch_deliver(&f->part, req, out);
 	fenced_free(f);
 	on_written(req, out, w);
 }
@@ -468,8 +316,9 @@ static void on_fenced_result(struct pg_req *req, const struct pg_outcome *out, v
 /* One job's fenced result in its own transaction. */
 static void submit_fenced(struct worker *w, struct fenced *f)
 {
-	f->next = NULL;
-	pool_submit(w->pool, result_request(w, f, on_fenced_result, f));
+	struct pg_batch alone = {0};
+	pg_batch_add(&alone, &f->part);
+	pool_submit(w->pool, result_request(w, &alone, on_fenced_result, f));
 }
 
 /* A group commit: the fenced results of several jobs that finished in one loop iteration, in one transaction
@@ -477,7 +326,7 @@ static void submit_fenced(struct worker *w, struct fenced *f)
  * fails (one job's fence or writes), each result is sent again alone, so only the job at fault is affected. */
 struct group_ctx {
 	struct worker *w;
-	struct fenced *head;
+	struct pg_batch_part *head;
 };
 
 static void on_group_result(struct pg_req *req, const struct pg_outcome *out, void *arg)
@@ -486,9 +335,9 @@ static void on_group_result(struct pg_req *req, const struct pg_outcome *out, vo
 	struct worker *w = g->w;
 	if (resubmitted(w, req, out))
 		return; /* the clone carries g */
-	for (struct fenced *f = g->head, *next; f; f = next) {
-		next = f->next;
-		f->next = NULL;
+	for (struct pg_batch_part *p = g->head, *next; p; p = next) {
+		struct fenced *f = fenced_of(p);
+		next = p->next;
 		if (!out->ok && !w->stopping) {
 			submit_fenced(w, f);
 			continue;
@@ -498,7 +347,7 @@ static void on_group_result(struct pg_req *req, const struct pg_outcome *out, vo
 			w->completed++;
 		}
 		w->writes_in_flight--;
-		fenced_after(f, req, out);
+		pg_batch_deliver(p, req, out);
 		fenced_free(f);
 	}
 	if (!out->ok && w->stopping)
@@ -509,45 +358,38 @@ static void on_group_result(struct pg_req *req, const struct pg_outcome *out, vo
 
 static void flush_group(struct worker *w)
 {
-	struct fenced *head = w->group;
-	int n = w->group_n;
-	w->group = w->group_tail = NULL;
-	w->group_n = w->group_calls = 0;
-	if (n == 0)
+	struct pg_batch group = w->group;
+	w->group = (struct pg_batch){0};
+	if (group.n == 0)
 		return;
-	if (n == 1) {
-		submit_fenced(w, head);
+	if (group.n == 1) {
+		submit_fenced(w, fenced_of(group.head));
 		return;
 	}
 	struct group_ctx *g = xmalloc(sizeof *g);
-	*g = (struct group_ctx){w, head};
-	pool_submit(w->pool, result_request(w, head, on_group_result, g));
+	*g = (struct group_ctx){w, group.head};
+	pool_submit(w->pool, result_request(w, &group, on_group_result, g));
 }
 
 /* A group's jobs, at most (their rows' arrays are built in one request). */
 #define GROUP_MAX_JOBS 128
 
+/* The results of jobs that finish in one loop iteration go in one group, merged into one transaction (pg_batch):
+ * the rows a job's writes mark with pg_req_row join their statement's array call, the calls marked pg_req_once
+ * (settings, checks) are sent once. A group ends at the end of the iteration (on_flush), at GROUP_MAX_JOBS, or
+ * when the next job's writes would take its request past PG_REQ_MAX_CALLS with the completion. */
 void job_succeed_with(struct job_run *r, struct pg_req *writes)
 {
 	struct worker *w = r->worker;
 	struct fenced *f = xmalloc(sizeof *f);
-	*f = (struct fenced){w,    r->job.id, r->job.attempt, stats_kind_index(r->job.kind), writes ? writes->cb : NULL,
-	                     writes ? writes->arg : NULL, writes ? writes : pg_req_new(NULL, NULL), NULL, NULL};
+	*f = (struct fenced){w, r->job.id, r->job.attempt, job_kind_index(r->job.kind), {0}};
+	pg_batch_part_init(&f->part, writes);
 	w->writes_in_flight++;
 	end_run(r);
-	/* joins this loop iteration's group (flushed by on_flush), which must fit one request: completion, calls */
-	int cost = group_cost(w->group, f->writes);
-	if (w->group_n == GROUP_MAX_JOBS || 1 + w->group_calls + cost > PG_REQ_MAX_CALLS) {
+	if (w->group.n == GROUP_MAX_JOBS || !pg_batch_try_add(&w->group, &f->part, PG_REQ_MAX_CALLS - 1)) {
 		flush_group(w);
-		cost = group_cost(NULL, f->writes);
+		pg_batch_add(&w->group, &f->part);
 	}
-	if (w->group_tail)
-		w->group_tail->next = f;
-	else
-		w->group = f;
-	w->group_tail = f;
-	w->group_n++;
-	w->group_calls += cost;
 }
 
 /* A fail request in flight: its job's kind, to count the outcome (retried, dead or refused). */
@@ -595,7 +437,7 @@ void job_fail(struct job_run *r, const char *error, bool permanent)
 	struct worker *w = r->worker;
 	log_info("job %lld (%s) attempt %d failed%s: %s", r->job.id, r->job.kind, r->job.attempt,
 	         permanent ? " permanently" : "", error);
-	submit_fail(w, stats_kind_index(r->job.kind), r->job.id, r->job.attempt, error, permanent);
+	submit_fail(w, job_kind_index(r->job.kind), r->job.id, r->job.attempt, error, permanent);
 	end_run(r);
 }
 
@@ -608,7 +450,7 @@ static void start_job(struct worker *w, struct job job)
 	r->worker = w;
 	r->started = ev_time();
 	for (int i = 0; i < w->nkinds; i++)
-		if (strcmp(w->kinds[i].handler->kind, job.kind) == 0)
+		if (strcmp(job_kind_name(w->kinds[i].kind), job.kind) == 0)
 			r->handler = w->kinds[i].handler;
 	r->next = w->running;
 	if (w->running)
@@ -639,12 +481,12 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 	if (!out->ok) {
 		/* An unknown outcome may have leased jobs we do not know of: we never renew those, so their
 		 * leases expire and any worker rescues them. */
-		log_warn("claiming %s jobs failed: %s", k->handler->kind, out->error);
+		log_warn("claiming %s jobs failed: %s", job_kind_name(k->kind), out->error);
 		return;
 	}
 	int n = 0;
 	struct job *jobs = queue_parse_claim(out->results[1], &n);
-	stats_add(k->handler->kind, claimed, (unsigned long long)n);
+	stats_add(k->kind, claimed, (unsigned long long)n);
 	if (n < want) {
 		k->ready = false;
 		if (k->followup) {
@@ -680,7 +522,7 @@ static void try_claim(struct worker *w)
 		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
 		struct pg_req *req = pg_req_new(on_claimed, cc);
 		pg_req_addl(req, &queue_async_commit);
-		pg_req_addl(req, &queue_claim, k->handler->kind, want, w->id, lease);
+		pg_req_addl(req, &queue_claim, job_kind_name(k->kind), want, w->id, lease);
 		w->claim_in_flight = true;
 		pool_submit_first(w->pool, req);
 		return;
@@ -699,7 +541,7 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 	struct worker *w = arg;
 	for (int i = 0; i < w->nkinds; i++) {
 		struct kind_slot *k = &w->kinds[i];
-		if (strcmp(k->handler->kind, payload) == 0) {
+		if (strcmp(job_kind_name(k->kind), payload) == 0) {
 			k->ready = true;
 			k->followup = true;
 		}
@@ -724,38 +566,28 @@ static void on_poll(struct ev_loop *loop, ev_timer *t, int revents)
 	mark_all_ready(t->data);
 }
 
-/* ---- maintenance: lease renewal, rescue of expired leases, history and gone-document pruning, re-crawls ---- */
+/* ---- the maintenance tick: gauges, lease renewal, the queue's housekeeping (maintenance.c) ---- */
 
-/* Both functions (schema/060_operations.sql) take an advisory lock with pg_try_advisory_xact_lock, so one
- * worker at a time does the work and the others return at once. */
-static const struct pg_stmt maint_prune_gone = {
-	"pgkb_prune_gone",
-	"SELECT pgkb.prune_gone_documents($1::bigint * interval '1 millisecond', 1000)",
-	1,
-};
-static const struct pg_stmt maint_recrawl = {"pgkb_schedule_recrawls", "SELECT pgkb.schedule_recrawls(100)", 0};
-
-static void on_maint_done(struct pg_req *req, const struct pg_outcome *out, void *arg)
+static void on_renewed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct worker *w = arg;
-	w->writes_in_flight--;
-	if (!out->ok) {
-		log_debug("maintenance statement %s failed: %s", req->calls[0].stmt->name, out->error);
-	} else if (req->calls[0].stmt == &queue_rescue && PQntuples(out->results[0]) > 0) {
-		const PGresult *res = out->results[0];
-		for (int i = 0; i < PQntuples(res); i++)
-			log_warn("rescued job %s (%s) from an expired lease; now %s", pg_value(res, i, 0),
-			         pg_value(res, i, 1), pg_value(res, i, 2));
-	}
+	/* the next tick renews again; a lease that expires meanwhile is rescued and its result refused by the fence */
+	if (!out->ok)
+		log_debug("renewing leases failed: %s", out->error);
 	maybe_exit(w);
 }
 
-static void submit_maint(struct worker *w, const struct pg_stmt *stmt, const char *a, const char *b,
-                         const char *c)
+static void renew_leases(struct worker *w)
 {
-	struct pg_req *req = pg_req_new(on_maint_done, w);
-	pg_req_addl(req, stmt, a, b, c);
-	w->writes_in_flight++;
+	char lease[32];
+	snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+	struct buf ids = BUF_INIT;
+	for (struct job_run *r = w->running; r; r = r->next)
+		pg_array_add_int(&ids, r->job.id);
+	pg_array_close(&ids);
+	struct pg_req *req = pg_req_new(on_renewed, w);
+	pg_req_addl(req, &queue_renew, w->id, lease, buf_str(&ids));
+	buf_free(&ids);
 	pool_submit(w->pool, req);
 }
 
@@ -765,28 +597,15 @@ static void on_maint(struct ev_loop *loop, ev_timer *t, int revents)
 	stats_worker_set(w->stats_slot, pool_connected(w->pool), w->nrunning);
 	if (pool_connected(w->pool) == 0 || w->handed_back)
 		return;
-	if (w->nrunning > 0) {
-		char lease[32];
-		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
-		struct buf ids = BUF_INIT;
-		for (struct job_run *r = w->running; r; r = r->next)
-			pg_array_add_int(&ids, r->job.id);
-		pg_array_close(&ids);
-		submit_maint(w, &queue_renew, w->id, lease, buf_str(&ids));
-		buf_free(&ids);
-	}
+	if (w->nrunning > 0)
+		renew_leases(w);
 	if (!w->draining)
-		submit_maint(w, &queue_rescue, "100", NULL, NULL);
-	ev_tstamp now = ev_now(loop);
-	if (!w->draining && now - w->last_prune > HISTORY_PRUNE_EVERY) {
-		char ret[32];
-		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->history_retention_ms);
-		submit_maint(w, &queue_prune_history, ret, NULL, NULL);
-		snprintf(ret, sizeof ret, "%lld", (long long)w->cfg->gone_retention_ms);
-		submit_maint(w, &maint_prune_gone, ret, NULL, NULL);
-		submit_maint(w, &maint_recrawl, NULL, NULL, NULL);
-		w->last_prune = now;
-	}
+		maintenance_tick(&w->maintenance, ev_now(loop));
+}
+
+static void on_maintenance_done(void *arg)
+{
+	maybe_exit(arg);
 }
 
 /* ---- drain and exit ---- */
@@ -906,10 +725,14 @@ static int worker_init(struct worker *w, const struct worker_opts *o)
 	w->id = o->worker_id;
 	w->concurrency = o->cfg->workers[o->kind].concurrency;
 	w->batch = o->cfg->batch_size;
-	for (const struct handler *const *h = handlers_for(o->kind); *h && w->nkinds < MAX_KINDS; h++) {
+	w->kinds = xcalloc((size_t)job_kind_count(), sizeof *w->kinds);
+	for (int i = 0; i < job_kind_count(); i++) {
+		if (!job_kind_run_by(i, o->kind))
+			continue;
 		struct kind_slot *k = &w->kinds[w->nkinds++];
 		k->w = w;
-		k->handler = *h;
+		k->kind = i;
+		k->handler = job_kinds[i].handler;
 		k->ready = true;
 		ev_init(&k->followup_timer, on_followup);
 		k->followup_timer.data = k;
@@ -943,6 +766,7 @@ int worker_main(const struct worker_opts *o)
 
 	struct worker *w = xcalloc(1, sizeof *w);
 	if (worker_init(w, o) != 0) {
+		free(w->kinds);
 		free(w);
 		return 2;
 	}
@@ -967,6 +791,7 @@ int worker_main(const struct worker_opts *o)
 		.arg = w,
 	};
 	w->pool = pool_new(w->loop, &w->ci, &po);
+	maintenance_init(&w->maintenance, w->pool, w->cfg, on_maintenance_done, w);
 
 	double poll = o->cfg->poll_interval_ms / 1000.0;
 	ev_timer_init(&w->poll, on_poll, poll, poll);
@@ -999,7 +824,7 @@ int worker_main(const struct worker_opts *o)
 	int code = 0;
 	for (int i = 0; i < w->nkinds; i++)
 		if (w->kinds[i].handler->start && w->kinds[i].handler->start(w) != 0) {
-			log_error("%s handler failed to start: fatal configuration error", w->kinds[i].handler->kind);
+			log_error("%s handler failed to start: fatal configuration error", job_kind_name(w->kinds[i].kind));
 			code = 2;
 		}
 	log_info("worker %s started: kinds %d, concurrency %d, batch %d, database %s", w->id, w->nkinds,
@@ -1024,6 +849,7 @@ int worker_main(const struct worker_opts *o)
 	buf_free(&w->done.attempts);
 	free(w->done.items);
 	stats_worker_release(getpid());
+	free(w->kinds);
 	free(w);
 	return code;
 }

@@ -75,7 +75,4 @@ const char *worker_id(const struct worker *w);
 struct pg_pool *worker_pool(const struct worker *w);
 bool worker_draining(const struct worker *w);
 
-/* The handlers of the job kinds a worker kind runs (NULL-terminated). */
-const struct handler *const *handlers_for(enum cfg_worker_kind kind);
-
 #endif
