@@ -15,6 +15,7 @@
 #include "lib/crawl/links.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/pg/pgbytea.h"
 #include "lib/pg/pgpool.h"
 #include "lib/crawl/url.h"
 
@@ -396,21 +397,6 @@ static const struct pg_stmt doc_body_load = {
 	1,
 };
 
-static char *unhex(const char *s, size_t *len)
-{
-	if (s[0] == '\\' && s[1] == 'x')
-		s += 2;
-	size_t n = strlen(s) / 2;
-	char *out = xmalloc(n + 1);
-	for (size_t i = 0; i < n; i++) {
-		char b[3] = {s[2 * i], s[2 * i + 1], 0};
-		out[i] = (char)strtol(b, NULL, 16);
-	}
-	out[n] = '\0';
-	*len = n;
-	return out;
-}
-
 static char *stored_links(struct fetch *f, const PGresult *res)
 {
 	const char *body = pg_value(res, 0, 0), *ctype = pg_value(res, 0, 1), *md = pg_value(res, 0, 2);
@@ -419,7 +405,9 @@ static char *stored_links(struct fetch *f, const PGresult *res)
 		char mt[128];
 		media_type(ctype, f->url, mt, sizeof mt);
 		size_t len;
-		char *raw = unhex(body, &len);
+		char *raw = pg_bytea_decode(body, &len);
+		if (!raw)
+			return NULL; /* not hex output: no links to offer (ingest fails the document for it) */
 		bool noindex;
 		char *js = html_links(f, raw, len, base, ctype, mt, &noindex);
 		free(raw);

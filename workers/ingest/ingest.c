@@ -18,6 +18,7 @@
 #include "lib/text/kbdoc.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/pg/pgbytea.h"
 #include "lib/pg/pgpool.h"
 #include "lib/pg/queue.h"
 #include "lib/crawl/url.h"
@@ -221,27 +222,6 @@ static void ingest_dir(struct job_run *r, const char *resolved, const char *sour
 	ingest_write_submit(r, w, false);
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Decodes a bytea in hex output format ("\x4142…") in place; returns the length or -1. */
-static long unhex_bytea(char *s)
-{
-	if (s[0] != '\\' || s[1] != 'x')
-		return -1;
-	char *o = s;
-	for (const char *p = s + 2; p[0] && p[1]; p += 2) {
-		int a = hexval(p[0]), b = hexval(p[1]);
-		if (a < 0 || b < 0)
-			return -1;
-		*o++ = (char)(a * 16 + b);
-	}
-	*o = '\0';
-	return o - s;
-}
-
 static void on_document_read(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct job_run *r = arg;
@@ -262,8 +242,8 @@ static void on_document_read(struct pg_req *req, const struct pg_outcome *out, v
 	}
 	const char *source_id = pg_value(res, 0, 0), *url = pg_value(res, 0, 1), *kind = pg_value(res, 0, 2);
 	const char *status = pg_value(res, 0, 5);
-	char *body = pg_value(res, 0, 3) ? xstrdup(pg_value(res, 0, 3)) : NULL;
-	if (!body) {
+	const char *stored = pg_value(res, 0, 3);
+	if (!stored) {
 		/* Already ingested (a duplicate or retried job): nothing to do. */
 		if (strcmp(status, "fetched") == 0)
 			job_fail(r, "ingest: the document has no stored body", true);
@@ -271,11 +251,12 @@ static void on_document_read(struct pg_req *req, const struct pg_outcome *out, v
 			job_succeed(r);
 		return;
 	}
-	long len = unhex_bytea(body);
-	if (len < 0)
+	size_t len;
+	char *body = pg_bytea_decode(stored, &len);
+	if (!body)
 		job_fail(r, "ingest: the stored body is not in bytea hex format", true);
 	else
-		ingest_one(r, source_id, url, kind, body, (size_t)len, pg_value(res, 0, 4), url, NULL, url);
+		ingest_one(r, source_id, url, kind, body, len, pg_value(res, 0, 4), url, NULL, url);
 	free(body);
 }
 
