@@ -1,6 +1,7 @@
 /* Which job kinds each worker kind runs. */
 #include "workers/ingest/ingest.h"
 #include "workers/embed/embed.h"
+#include "workers/crawl/crawl.h"
 #include "workers/crawl/fetch.h"
 #include "workers/noop/noop.h"
 #include "workers/core/worker.h"
