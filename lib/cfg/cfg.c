@@ -11,6 +11,7 @@
 #include "lib/util/buf.h"
 #include "lib/cfg/cfg_internal.h"
 #include "lib/util/duration.h"
+#include "lib/util/file.h"
 #include "lib/util/mem.h"
 
 #define CFG_FILE_MAX (1024 * 1024)
@@ -170,30 +171,17 @@ int cfg_load_string(struct cfg *cfg, const char *name, const char *text, size_t 
 /* Reads the whole file; returns a heap buffer (NUL-terminated) or NULL with *err set. */
 static char *read_file(const char *path, size_t *len, char **err)
 {
-	struct stat st;
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		*err = xasprintf("%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
+	char *data;
+	struct file_error e;
+	if (file_read(path, CFG_FILE_MAX, 0, &data, len, &e) == 0)
+		return data;
+	if (e.fault == FILE_DIRECTORY)
 		*err = xasprintf("%s: is a directory, not a configuration file", path);
-		return NULL;
-	}
-	char *data = xmalloc(CFG_FILE_MAX + 1);
-	size_t n = fread(data, 1, CFG_FILE_MAX + 1, f);
-	int bad = ferror(f), e = errno;
-	fclose(f);
-	if (bad || n > CFG_FILE_MAX) {
-		free(data);
-		*err = bad ? xasprintf("%s: cannot read: %s", path, strerror(e))
-		           : xasprintf("%s: larger than %d bytes; is this the right file?", path, CFG_FILE_MAX);
-		return NULL;
-	}
-	data[n] = '\0';
-	*len = n;
-	return data;
+	else if (e.fault == FILE_TOO_LARGE)
+		*err = xasprintf("%s: larger than %d bytes; is this the right file?", path, CFG_FILE_MAX);
+	else
+		*err = file_error_message(path, CFG_FILE_MAX, &e);
+	return NULL;
 }
 
 int cfg_load(struct cfg *cfg, const char *path, char *const *envp, char **err)

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "lib/util/buf.h"
+#include "lib/util/file.h"
 #include "lib/util/hash.h"
 #include "lib/util/mem.h"
 
@@ -16,6 +16,8 @@
 #define PGKB_INSTALL_SCHEMA_DIR "/usr/local/share/pgkb/schema"
 #endif
 
+/* A migration is a schema file of ours; anything this large is not one. */
+#define MIGRATION_MAX_BYTES (16 * 1024 * 1024)
 /* Any 64-bit key that other applications are unlikely to use: "pgkbmigr" in ASCII. */
 #define MIGRATE_LOCK_KEY "7029467564734998898"
 
@@ -63,21 +65,6 @@ const char *migrate_dir(void)
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	return buf_steal(&b);
 }
 
 static bool valid_name(const char *n)
@@ -129,15 +116,19 @@ static int load_migrations(const char *dir, struct migration **out, char **err)
 		m[i].name = xstrndup(names[i] + 4, strlen(names[i]) - 8);
 		char *path = xasprintf("%s/%s", dir, names[i]);
 		size_t len = 0;
-		m[i].sql = read_file(path, &len);
-		free(path);
+		struct file_error fe;
+		if (file_read(path, MIGRATION_MAX_BYTES, FILE_REGULAR, &m[i].sql, &len, &fe) != 0)
+			m[i].sql = NULL;
 		if (!m[i].sql && rc >= 0) {
-			*err = xasprintf("cannot read migration %s/%s", dir, names[i]);
+			char *why = file_error_message(path, MIGRATION_MAX_BYTES, &fe);
+			*err = xasprintf("cannot read migration %s", why);
+			free(why);
 			rc = -1;
-			continue;
 		}
-		if (m[i].sql)
-			hash_sha256_hex(m[i].sql, len, m[i].checksum);
+		free(path);
+		if (!m[i].sql)
+			continue;
+		hash_sha256_hex(m[i].sql, len, m[i].checksum);
 		if (i > 0 && strcmp(m[i].version, m[i - 1].version) == 0 && rc >= 0) {
 			*err = xasprintf("migrations %s and %s share version %s", m[i - 1].file, m[i].file, m[i].version);
 			rc = -1;

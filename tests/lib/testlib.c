@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "lib/util/file.h"
+
 int test_failures;
 int test_checks;
 
@@ -50,4 +52,12 @@ int test_main(int argc, char **argv)
 	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+	char *data;
+	struct file_error e;
+	*len = 0;
+	return file_read(path, (int64_t)64 << 20, 0, &data, len, &e) == 0 ? data : NULL;
 }

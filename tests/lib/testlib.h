@@ -13,6 +13,10 @@ void test_register(const char *name, test_fn fn);
 /* Runs every registered test (or those named in argv); prints "N passed, M failed"; returns the exit code. */
 int test_main(int argc, char **argv);
 
+/* A fixture or document file, whole (lib/util/file.h, bounded at 64 MiB): a heap buffer, NUL-terminated, or NULL
+ * when it cannot be read (*len 0). */
+char *test_read_file(const char *path, size_t *len);
+
 #define TEST(name) \
 	static void name(void); \
 	__attribute__((constructor)) static void register_##name(void) { test_register(#name, name); } \

@@ -290,18 +290,15 @@ TEST(example_file_is_valid_and_lists_every_default)
 		cfg_free(&c);
 	}
 	/* Every key is in it: its last component followed by ':'. */
-	FILE *f = fopen(path, "r");
-	ASSERT_TRUE(f != NULL);
-	char text[16384] = "";
-	if (f) {
-		text[fread(text, 1, sizeof text - 1, f)] = '\0';
-		fclose(f);
-	}
+	size_t len;
+	char *text = test_read_file(path, &len);
+	ASSERT_TRUE(text != NULL);
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		char *leaf = xasprintf(" %s:", strrchr(cfg_keys[i].path, '.') + 1);
 		ASSERT_STR_CONTAINS(text, leaf);
 		free(leaf);
 	}
+	free(text);
 	free(path);
 }
 

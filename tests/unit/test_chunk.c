@@ -416,26 +416,11 @@ static const char *pg_doc_dir(void)
 	return env ? env : PG_DOC_DIR;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return buf_steal(&b);
-}
-
 TEST(pg_docs_create_index_chunks)
 {
 	char *path = xasprintf("%s/sql-createindex.html", pg_doc_dir());
 	size_t len;
-	char *html = read_all(path, &len);
+	char *html = test_read_file(path, &len);
 	if (!html) {
 		printf("  skip: %s not found (install postgresql-doc-15 or set PGKB_PG_DOC_DIR)\n", path);
 		free(path);
@@ -516,7 +501,7 @@ TEST(pg_docs_all_pages_pipeline)
 	double secs = 0;
 	for (size_t i = 0; i < nfiles; i += step) {
 		size_t len;
-		char *html = read_all(files[i], &len);
+		char *html = test_read_file(files[i], &len);
 		if (!html)
 			continue;
 		clock_t t0 = clock();

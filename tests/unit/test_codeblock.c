@@ -96,20 +96,15 @@ TEST(pg_docs_code_examples)
 {
 	const char *dir = getenv("PGKB_PG_DOC_DIR") ? getenv("PGKB_PG_DOC_DIR") : PG_DOC_DIR;
 	char *path = xasprintf("%s/tutorial-select.html", dir);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	size_t len;
+	char *html = test_read_file(path, &len);
+	if (!html) {
 		printf("  skip: %s not found (install postgresql-doc-15 or set PGKB_PG_DOC_DIR)\n", path);
 		free(path);
 		return;
 	}
-	struct buf html = BUF_INIT;
-	char tmp[8192];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&html, tmp, n);
-	fclose(f);
 	struct html_doc d;
-	ASSERT_INT_EQ(html_to_markdown(html.data, html.len, &d, NULL), 0);
+	ASSERT_INT_EQ(html_to_markdown(html, len, &d, NULL), 0);
 	struct codeblock_list l = CODEBLOCK_LIST_INIT;
 	struct codeblock_opts o = {.min_chars = 40, .context_chars = 200};
 	ASSERT_TRUE(codeblock_extract(d.markdown, d.markdown_len, &o, &l) >= 5);
@@ -134,7 +129,7 @@ TEST(pg_docs_code_examples)
 	ASSERT_TRUE(found);
 	codeblock_list_free(&l);
 	html_doc_free(&d);
-	buf_free(&html);
+	free(html);
 	free(path);
 }
 

@@ -17,21 +17,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return buf_steal(&b);
-}
-
 /* tests/data/html/NAME: from $PGKB_TEST_DATA, else next to this source file. */
 static char *fixture(const char *name, size_t *len)
 {
@@ -39,7 +24,7 @@ static char *fixture(const char *name, size_t *len)
 	int dirlen = slash ? (int)(slash - __FILE__) : 1;
 	char *path = env ? xasprintf("%s/html/%s", env, name)
 	                 : xasprintf("%.*s/../data/html/%s", dirlen, slash ? __FILE__ : ".", name);
-	char *data = read_file(path, len);
+	char *data = test_read_file(path, len);
 	if (!data)
 		TEST_FAIL_AT("cannot read fixture %s", path);
 	free(path);
@@ -56,7 +41,7 @@ static const char *pg_doc_dir(void)
 static char *pg_doc(const char *page, size_t *len)
 {
 	char *path = xasprintf("%s/%s", pg_doc_dir(), page);
-	char *data = read_file(path, len);
+	char *data = test_read_file(path, len);
 	if (!data)
 		printf("  skip: %s not found (install postgresql-doc-15 or set PGKB_PG_DOC_DIR)\n", path);
 	free(path);

@@ -15,18 +15,9 @@ static char *read_fixture(const char *name, size_t *len)
 {
 	const char *dir = getenv("PGKB_TEST_DATA");
 	char *path = xasprintf("%s/crawl/%s", dir ? dir : "tests/data", name);
-	FILE *f = fopen(path, "rb");
+	char *s = test_read_file(path, len);
 	free(path);
-	struct buf b = BUF_INIT;
-	if (f) {
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-			buf_append(&b, chunk, n);
-		fclose(f);
-	}
-	*len = b.len;
-	return buf_steal(&b);
+	return s ? s : xstrdup(""); /* a missing fixture reads as empty: its assertions fail */
 }
 
 /* Compresses p[0..n) as one gzip member, appending to out. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "workers/core/worker.h"
+#include "workers/crawl/crawl.h"
 #include "workers/crawl/fetch.h"
 #include "workers/embed/embed.h"
 #include "workers/ingest/ingest.h"

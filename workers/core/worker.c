@@ -201,11 +201,6 @@ static void on_flush(struct ev_loop *loop, ev_prepare *p, int revents)
 	try_claim(w);
 }
 
-void job_release(struct job_run *r)
-{
-	free_run(r);
-}
-
 static void end_run(struct job_run *r)
 {
 	stats_observe(job_kind_index(r->job.kind), ev_time() - r->started);
@@ -633,12 +628,8 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 		pg_array_add_int(&atts, r->job.attempt);
 		n++;
 		unlink_run(r);
-		if (r->handler && r->handler->abandon) {
-			r->handler->abandon(r);
-			free_run(r);
-		} else {
-			r->abandoned = true; /* its pending I/O callback releases it */
-		}
+		r->handler->abandon(r);
+		free_run(r);
 	}
 	pg_array_close(&ids);
 	pg_array_close(&atts);

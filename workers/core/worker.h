@@ -21,13 +21,15 @@ struct job_run {
 	void *state; /* the handler's own */
 	struct job_run *prev, *next;
 	bool finished;  /* succeed/fail was called */
-	bool abandoned; /* handed back while the handler awaited I/O: its callback must call job_release() */
 	double started; /* ev_time() when the job started (the duration metric) */
 };
 
 /* A job kind's implementation. run() starts the job and must end it, now or later from the loop, with
- * exactly one call of job_succeed, job_succeed_with or job_fail. abandon() (optional) stops the job's
- * pending I/O and frees its state without finishing it (drain timeout, shutdown). */
+ * exactly one call of job_succeed, job_succeed_with or job_fail. abandon() (required) hands back a job that
+ * has not ended (drain timeout): it must not finish the job, and the worker frees the run when it returns, so
+ * the handler forgets the run there. What can be cancelled (timers, HTTP waits) it cancels and frees now; a
+ * database request cannot be, so state that such a request's callback will receive is marked abandoned and
+ * freed by that callback. */
 struct handler {
 	const char *kind;
 	void (*run)(struct job_run *run);
@@ -65,9 +67,6 @@ int worker_main(const struct worker_opts *opts);
 void job_succeed(struct job_run *run);
 void job_succeed_with(struct job_run *run, struct pg_req *writes);
 void job_fail(struct job_run *run, const char *error, bool permanent);
-/* Frees an abandoned run (see job_run.abandoned); handlers without an abandon() hook call it from the I/O
- * callback that finds the run abandoned. */
-void job_release(struct job_run *run);
 
 struct ev_loop *worker_loop(const struct worker *w);
 const struct cfg *worker_cfg(const struct worker *w);

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "workers/crawl/fetch.h"
+#include "workers/crawl/crawl.h"
+#include "workers/crawl/crawl_job.h"
 #include "workers/crawl/fetch_politeness.h"
 #include "lib/crawl/urlglob.h"
 #include "lib/crawl/links.h"
@@ -35,8 +36,40 @@ struct seed {
 	size_t order;
 };
 
+/* Where a crawl job is. */
+enum crawl_stage {
+	CRAWL_PARSED,      /* payload read */
+	CRAWL_SETUP,       /* its source and crawl rows: upserted */
+	CRAWL_ROBOTS,      /* waiting for the origin's robots.txt (its sitemaps and Crawl-delay) */
+	CRAWL_DISCOVERING, /* fetching sitemaps and llms.txt, one at a time */
+	CRAWL_SEED_ROBOTS, /* waiting for robots.txt again, to filter the seeds */
+	CRAWL_DONE,        /* ended: the seeds' fetch jobs commit with the completion */
+	CRAWL_ABANDONED,   /* handed back while a database request was in flight; its callback frees it */
+	CRAWL_STAGES
+};
+
+static const char *const crawl_stage_names[CRAWL_STAGES] = {
+	"parsed", "setup", "robots", "discovering", "seed robots", "done", "abandoned"};
+static const unsigned crawl_next[CRAWL_STAGES] = {
+	[CRAWL_PARSED] = STAGE_BIT(CRAWL_SETUP),
+	[CRAWL_SETUP] = STAGE_BIT(CRAWL_ROBOTS) | STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
+	[CRAWL_ROBOTS] = STAGE_BIT(CRAWL_DISCOVERING) | STAGE_BIT(CRAWL_ABANDONED),
+	[CRAWL_DISCOVERING] = STAGE_BIT(CRAWL_SEED_ROBOTS) | STAGE_BIT(CRAWL_ABANDONED),
+	[CRAWL_SEED_ROBOTS] = STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
+};
+static const enum crawl_wait crawl_waits[CRAWL_STAGES] = {
+	[CRAWL_SETUP] = CRAWL_WAIT_DB,          [CRAWL_ROBOTS] = CRAWL_WAIT_ROBOTS,
+	[CRAWL_DISCOVERING] = CRAWL_WAIT_HTTP, [CRAWL_SEED_ROBOTS] = CRAWL_WAIT_ROBOTS,
+};
+
+static void crawl_free(struct crawl_job *j);
+
+static const struct crawl_job_kind crawl_kind = {
+	{"crawl", CRAWL_STAGES, crawl_stage_names, crawl_next}, crawl_waits, CRAWL_DONE, CRAWL_ABANDONED, crawl_free,
+};
+
 struct crawl {
-	struct job_run *run; /* NULL once abandoned */
+	struct crawl_job job; /* first: the run, the stage and what the stage waits on */
 	char *url, *root_host, *origin, *source_id, *options, *source_meta;
 	char crawl_id[24];
 	struct crawl_opts opts;
@@ -47,9 +80,6 @@ struct crawl {
 	size_t n_seen;
 	struct seed *top, *deep; /* depth 0 and depth 1 seeds */
 	size_t n_top, n_deep, cap_top, cap_deep;
-	bool db_pending;
-	struct polite_req *preq;
-	struct robots_wait *rwait;
 };
 
 static const struct pg_stmt source_upsert = {
@@ -67,6 +97,8 @@ static const struct pg_stmt crawl_upsert = {
 	" ON CONFLICT (job_id) DO UPDATE SET status = 'running', finished_at = NULL RETURNING id",
 	4,
 };
+/* The setup request's statements: the source, then the crawl (its result: the crawl's id). */
+enum { SETUP_SOURCE, SETUP_CRAWL };
 static const struct pg_stmt stmt_lock = {"pgkb_crawl_lock", "SELECT pgkb.crawl_lock($1::bigint)", 1};
 static const struct pg_stmt stmt_claim = {
 	"pgkb_crawl_claim", "SELECT pgkb.crawl_claim($1::bigint, $2::jsonb, $3::int)", 3};
@@ -199,8 +231,9 @@ static void seeds_free(struct seed *s, size_t n)
 	free(s);
 }
 
-static void crawl_free(struct crawl *c)
+static void crawl_free(struct crawl_job *j)
 {
+	struct crawl *c = (struct crawl *)j;
 	free(c->url);
 	free(c->root_host);
 	free(c->origin);
@@ -222,12 +255,15 @@ static void crawl_free(struct crawl *c)
 	free(c);
 }
 
+static void crawl_stage(struct crawl *c, enum crawl_stage to)
+{
+	crawl_job_stage(&c->job, to);
+}
+
+/* Ends c's stages and frees c; returns the run for the call that finishes it. */
 static struct job_run *crawl_end(struct crawl *c)
 {
-	struct job_run *r = c->run;
-	r->state = NULL;
-	crawl_free(c);
-	return r;
+	return crawl_job_end(&c->job);
 }
 
 static void seed_add(struct crawl *c, bool top, const char *url, time_t lastmod)
@@ -291,7 +327,7 @@ static char *seeds_json(struct seed *s, size_t n, const struct robots *rules)
 static void on_final_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
-	c->rwait = NULL;
+	c->job.rwait = NULL;
 	struct pg_req *w = pg_req_new(NULL, NULL);
 	crawl_add_lock(w, c->crawl_id);
 	char delay[24];
@@ -355,7 +391,7 @@ static void disc_llms(struct crawl *c, const struct disc *d, const struct http_r
 static void on_disc(struct http_response *resp, void *arg)
 {
 	struct crawl *c = arg;
-	c->preq = NULL;
+	c->job.preq = NULL;
 	struct disc *d = c->todo;
 	c->todo = d->next;
 	if (!c->todo)
@@ -384,20 +420,21 @@ static void disc_next(struct crawl *c)
 	}
 	if (!c->todo) {
 		c->todo_tail = NULL;
-		robots_lookup(c->url, on_final_robots, c, &c->rwait);
+		crawl_stage(c, CRAWL_SEED_ROBOTS);
+		robots_lookup(c->url, on_final_robots, c, &c->job.rwait);
 		return;
 	}
 	if (c->todo->kind == DISC_SITEMAP)
 		c->sitemaps_fetched++;
-	c->preq = polite_get(c->todo->url, NULL, on_disc, c);
-	if (!c->preq)
+	c->job.preq = polite_get(c->todo->url, NULL, on_disc, c);
+	if (!c->job.preq)
 		on_disc(NULL, c);
 }
 
 static void on_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
-	c->rwait = NULL;
+	c->job.rwait = NULL;
 	double delay = robots_crawl_delay(rules);
 	c->robots_delay_ms = delay < 0 ? -1 : (long long)(delay * 1000);
 	if (c->robots_delay_ms > CRAWL_MAX_ROBOTS_DELAY_MS)
@@ -415,25 +452,24 @@ static void on_robots(const struct robots *rules, void *arg)
 	u = xasprintf("%s/llms-full.txt", c->origin);
 	disc_add(c, u, DISC_LLMS_FULL, 0);
 	free(u);
+	crawl_stage(c, CRAWL_DISCOVERING);
 	disc_next(c);
 }
 
 static void on_setup(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct crawl *c = arg;
-	c->db_pending = false;
-	if (!c->run) {
-		crawl_free(c);
+	if (crawl_job_gone(&c->job))
 		return;
-	}
 	if (!out->ok) {
 		job_fail(crawl_end(c), out->error, false);
 		return;
 	}
-	snprintf(c->crawl_id, sizeof c->crawl_id, "%s", pg_value(out->results[1], 0, 0));
-	log_info("crawl %s of %s (source %s) started by job %lld", c->crawl_id, c->url, c->source_id, c->run->job.id);
+	snprintf(c->crawl_id, sizeof c->crawl_id, "%s", pg_value(out->results[SETUP_CRAWL], 0, 0));
+	log_info("crawl %s of %s (source %s) started by job %lld", c->crawl_id, c->url, c->source_id, c->job.job_id);
 	seed_add(c, true, c->url, 0);
-	robots_lookup(c->url, on_robots, c, &c->rwait);
+	crawl_stage(c, CRAWL_ROBOTS);
+	robots_lookup(c->url, on_robots, c, &c->job.rwait);
 }
 
 /* ---- payload ---- */
@@ -492,11 +528,11 @@ static char *crawl_parse(const char *payload, struct crawl *c)
 static void crawl_run(struct job_run *r)
 {
 	struct crawl *c = xcalloc(1, sizeof *c);
-	c->run = r;
+	crawl_job_init(&c->job, &crawl_kind, r);
 	c->robots_delay_ms = -1;
 	char *err = crawl_parse(r->job.payload, c);
 	if (err) {
-		crawl_free(c);
+		crawl_free(&c->job);
 		job_fail(r, err, true);
 		free(err);
 		return;
@@ -507,22 +543,9 @@ static void crawl_run(struct job_run *r)
 	struct pg_req *req = pg_req_new(on_setup, c);
 	pg_req_addl(req, &source_upsert, c->source_id, c->url, c->root_host, c->source_meta);
 	pg_req_addl(req, &crawl_upsert, c->source_id, c->url, c->options, jid);
-	c->db_pending = true;
+	crawl_stage(c, CRAWL_SETUP);
 	pool_submit(worker_pool(r->worker), req);
 }
 
-static void crawl_abandon(struct job_run *r)
-{
-	struct crawl *c = r->state;
-	if (!c)
-		return;
-	r->state = NULL;
-	c->run = NULL;
-	polite_cancel(c->preq);
-	robots_wait_cancel(c->rwait);
-	if (!c->db_pending)
-		crawl_free(c);
-}
-
 const struct handler crawl_handler = {
-	.kind = "crawl", .run = crawl_run, .abandon = crawl_abandon, .start = polite_start, .stop = polite_stop};
+	.kind = "crawl", .run = crawl_run, .abandon = crawl_job_abandon, .start = polite_start, .stop = polite_stop};

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "workers/crawl/crawl.h"
+#include "workers/crawl/crawl_job.h"
 #include "workers/crawl/crawl_seen.h"
 #include "workers/crawl/fetch.h"
 #include "lib/pg/queue.h"
@@ -15,20 +17,53 @@
 #include "lib/crawl/links.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/pg/pgbytea.h"
 #include "lib/pg/pgpool.h"
 #include "lib/crawl/url.h"
 
+/* Where a fetch job is. */
+enum fetch_stage {
+	FETCH_PARSED,       /* payload read */
+	FETCH_LOADING,      /* its document and crawl rows: in this iteration's batched load */
+	FETCH_ROBOTS,       /* waiting for the origin's robots.txt */
+	FETCH_GETTING,      /* the host's politeness slot, then the conditional GET */
+	FETCH_READING_BODY, /* 304: reading the stored body for the page's links */
+	FETCH_CLAIMING,     /* the page's links claimed in a transaction of their own */
+	FETCH_DONE,         /* ended: its result commits with the completion, then the crawl is settled */
+	FETCH_ABANDONED,    /* handed back while a database request was in flight; its callback frees it */
+	FETCH_STAGES
+};
+
+static const char *const fetch_stage_names[FETCH_STAGES] = {
+	"parsed", "loading", "robots", "getting", "reading body", "claiming", "done", "abandoned"};
+static const unsigned fetch_next[FETCH_STAGES] = {
+	[FETCH_PARSED] = STAGE_BIT(FETCH_LOADING),
+	[FETCH_LOADING] = STAGE_BIT(FETCH_ROBOTS) | STAGE_BIT(FETCH_DONE) | STAGE_BIT(FETCH_ABANDONED),
+	[FETCH_ROBOTS] = STAGE_BIT(FETCH_GETTING) | STAGE_BIT(FETCH_DONE) | STAGE_BIT(FETCH_ABANDONED),
+	[FETCH_GETTING] = STAGE_BIT(FETCH_READING_BODY) | STAGE_BIT(FETCH_CLAIMING) | STAGE_BIT(FETCH_DONE) |
+	                  STAGE_BIT(FETCH_ABANDONED),
+	[FETCH_READING_BODY] = STAGE_BIT(FETCH_CLAIMING) | STAGE_BIT(FETCH_DONE) | STAGE_BIT(FETCH_ABANDONED),
+	[FETCH_CLAIMING] = STAGE_BIT(FETCH_DONE) | STAGE_BIT(FETCH_ABANDONED),
+};
+static const enum crawl_wait fetch_waits[FETCH_STAGES] = {
+	[FETCH_LOADING] = CRAWL_WAIT_DB,       [FETCH_ROBOTS] = CRAWL_WAIT_ROBOTS, [FETCH_GETTING] = CRAWL_WAIT_HTTP,
+	[FETCH_READING_BODY] = CRAWL_WAIT_DB, [FETCH_CLAIMING] = CRAWL_WAIT_DB,
+};
+
+static void fetch_free(struct crawl_job *j);
+
+static const struct crawl_job_kind fetch_kind = {
+	{"fetch", FETCH_STAGES, fetch_stage_names, fetch_next}, fetch_waits, FETCH_DONE, FETCH_ABANDONED, fetch_free,
+};
+
 struct fetch {
-	struct job_run *run; /* NULL once abandoned */
+	struct crawl_job job; /* first: the run, the stage and what the stage waits on */
 	char crawl_id[24];
 	char *url;
 	int depth;
 	/* from the document and crawl rows */
 	char *doc_id, *etag, *last_modified, *old_hash, *root_host;
 	struct crawl_opts opts;
-	bool db_pending;
-	struct polite_req *preq;
-	struct robots_wait *rwait;
 	bool conditional;
 	char *nm_etag, *nm_lastmod, *nm_final, *nm_redirects; /* a 304's validators and redirects */
 	uint64_t *offered; /* crawl_seen hashes of the links offered to the crawl */
@@ -48,20 +83,31 @@ static ev_timer sweep_timer;
 static const struct pg_stmt crawl_sweep = {"pgkb_fetch_sweep", "SELECT pgkb.crawl_sweep()", 0};
 
 /* The documents and crawls of the fetch jobs that started in one loop iteration, in one statement: $1 is a
- * JSON array of {"i": index, "c": crawl_id, "u": url}; each row carries its index (column 9). Each document is
+ * JSON array of {"i": index, "c": crawl_id, "u": url}; each row carries its index (LOAD_INDEX). Each document is
  * looked up by its unique (source_id, url) whatever the statistics: LIMIT keeps the lateral subquery a
  * per-row lookup, never a join, and the crawl is checked outside it, so that no index on crawl_id can serve
  * the lookup (a generic plan made on a tiny table chose documents_crawl_status and read every document of the
  * crawl for each page). */
 static const struct pg_stmt doc_load = {
 	"pgkb_fetch_load",
-	"SELECT d.id, d.etag, d.last_modified, d.content_hash, NULL, d.status, c.options, c.root_url, c.status, k.i"
+	"SELECT d.id, d.etag, d.last_modified, d.content_hash, d.status, c.options, c.root_url, c.status, k.i"
 	"  FROM jsonb_to_recordset($1::jsonb) AS k(i int, c bigint, u text)"
 	"  JOIN pgkb.crawls c ON c.id = k.c"
 	"  CROSS JOIN LATERAL (SELECT d.id, d.etag, d.last_modified, d.content_hash, d.status, d.crawl_id"
 	"                        FROM pgkb.documents d WHERE d.source_id = c.source_id AND d.url = k.u LIMIT 1) d"
 	" WHERE d.crawl_id = c.id",
 	1,
+};
+enum {
+	LOAD_DOC_ID,
+	LOAD_ETAG,
+	LOAD_LAST_MODIFIED,
+	LOAD_CONTENT_HASH,
+	LOAD_DOC_STATUS,
+	LOAD_CRAWL_OPTIONS,
+	LOAD_ROOT_URL,
+	LOAD_CRAWL_STATUS,
+	LOAD_INDEX,
 };
 /* New bodies and their ingest jobs, one row per page (pg_req_row): a group commit stores the pages of all its
  * fetches in one statement. */
@@ -125,8 +171,9 @@ static void offered_done(struct fetch *f)
 	f->n_offered = 0;
 }
 
-static void fetch_free(struct fetch *f)
+static void fetch_free(struct crawl_job *j)
 {
+	struct fetch *f = (struct fetch *)j;
 	offered_done(f);
 	free(f->nm_etag);
 	free(f->nm_lastmod);
@@ -144,13 +191,15 @@ static void fetch_free(struct fetch *f)
 	free(f);
 }
 
-/* Detaches the run from f (it is about to be finished) and frees f. */
+static void fetch_stage(struct fetch *f, enum fetch_stage to)
+{
+	crawl_job_stage(&f->job, to);
+}
+
+/* Ends f's stages and frees f; returns the run for the call that finishes it. */
 static struct job_run *fetch_end(struct fetch *f)
 {
-	struct job_run *r = f->run;
-	r->state = NULL;
-	fetch_free(f);
-	return r;
+	return crawl_job_end(&f->job);
 }
 
 static void on_settled(struct pg_req *req, const struct pg_outcome *out, void *arg)
@@ -195,14 +244,14 @@ static struct pg_req *writes_new(struct fetch *f)
 
 static void fetch_transient(struct fetch *f, const char *error, long http_status);
 
+/* The claim request's statements: the commit mode, then the claim, whose result is the number claimed. */
+enum { CLAIM_ASYNC_COMMIT, CLAIM_RESULT };
+
 static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct fetch *f = arg;
-	f->db_pending = false;
-	if (!f->run) {
-		fetch_free(f);
+	if (crawl_job_gone(&f->job))
 		return;
-	}
 	struct pg_req *w = f->writes;
 	f->writes = NULL;
 	if (!out->ok) {
@@ -213,7 +262,7 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 		return;
 	}
 	long long crawl = strtoll(f->crawl_id, NULL, 10);
-	if (pg_int(out->results[1], 0, 0) < 0)
+	if (pg_int(out->results[CLAIM_RESULT], 0, 0) < 0)
 		crawl_seen_close(crawl);
 	else
 		crawl_seen_add(crawl, f->offered, f->n_offered);
@@ -233,11 +282,11 @@ static void fetch_commit_links(struct fetch *f, struct pg_req *w, const char *li
 		return;
 	}
 	f->writes = w;
-	f->db_pending = true;
+	fetch_stage(f, FETCH_CLAIMING);
 	struct pg_req *req = pg_req_new(on_claimed, f);
 	pg_req_addl(req, &queue_async_commit);
 	crawl_add_claim(req, f->crawl_id, links, f->depth + 1);
-	pool_submit(worker_pool(f->run->worker), req);
+	pool_submit(worker_pool(f->job.run->worker), req);
 }
 
 /* Ends the document in a final status (skipped, failed) with a reason. */
@@ -255,8 +304,8 @@ static void fetch_final(struct fetch *f, const char *status, const char *error, 
 /* A transient failure: retried with backoff, or the document failed on the job's last attempt. */
 static void fetch_transient(struct fetch *f, const char *error, long http_status)
 {
-	if (f->run->job.attempt >= f->run->job.max_attempts) {
-		char *msg = xasprintf("%s (after %d attempts)", error, f->run->job.attempt);
+	if (f->job.run->job.attempt >= f->job.run->job.max_attempts) {
+		char *msg = xasprintf("%s (after %d attempts)", error, f->job.run->job.attempt);
 		fetch_final(f, "failed", msg, http_status, NULL, NULL);
 		free(msg);
 		return;
@@ -395,31 +444,20 @@ static const struct pg_stmt doc_body_load = {
 	"  LEFT JOIN public.archon_page_metadata p ON p.url = d.url WHERE d.id = $1::bigint",
 	1,
 };
-
-static char *unhex(const char *s, size_t *len)
-{
-	if (s[0] == '\\' && s[1] == 'x')
-		s += 2;
-	size_t n = strlen(s) / 2;
-	char *out = xmalloc(n + 1);
-	for (size_t i = 0; i < n; i++) {
-		char b[3] = {s[2 * i], s[2 * i + 1], 0};
-		out[i] = (char)strtol(b, NULL, 16);
-	}
-	out[n] = '\0';
-	*len = n;
-	return out;
-}
+enum { STORED_BODY, STORED_CONTENT_TYPE, STORED_MARKDOWN };
 
 static char *stored_links(struct fetch *f, const PGresult *res)
 {
-	const char *body = pg_value(res, 0, 0), *ctype = pg_value(res, 0, 1), *md = pg_value(res, 0, 2);
+	const char *body = pg_value(res, 0, STORED_BODY), *ctype = pg_value(res, 0, STORED_CONTENT_TYPE),
+	           *md = pg_value(res, 0, STORED_MARKDOWN);
 	const char *base = f->nm_final ? f->nm_final : f->url;
 	if (body) {
 		char mt[128];
 		media_type(ctype, f->url, mt, sizeof mt);
 		size_t len;
-		char *raw = unhex(body, &len);
+		char *raw = pg_bytea_decode(body, &len);
+		if (!raw)
+			return NULL; /* not hex output: no links to offer (ingest fails the document for it) */
 		bool noindex;
 		char *js = html_links(f, raw, len, base, ctype, mt, &noindex);
 		free(raw);
@@ -436,11 +474,8 @@ static char *stored_links(struct fetch *f, const PGresult *res)
 static void on_stored_body(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct fetch *f = arg;
-	f->db_pending = false;
-	if (!f->run) {
-		fetch_free(f);
+	if (crawl_job_gone(&f->job))
 		return;
-	}
 	if (!out->ok || PQntuples(out->results[0]) != 1) {
 		fetch_transient(f, out->ok ? "fetch: the document vanished" : out->error, 0);
 		return;
@@ -460,10 +495,10 @@ static void not_modified(struct fetch *f, const struct http_response *resp, cons
 	f->nm_lastmod = dup_or_null(resp->last_modified);
 	f->nm_final = dup_or_null(final_url);
 	f->nm_redirects = dup_or_null(redirects);
-	f->db_pending = true;
+	fetch_stage(f, FETCH_READING_BODY);
 	struct pg_req *req = pg_req_new(on_stored_body, f);
 	pg_req_addl(req, &doc_body_load, f->doc_id);
-	pool_submit(worker_pool(f->run->worker), req);
+	pool_submit(worker_pool(f->job.run->worker), req);
 }
 
 static void store_gone(struct fetch *f, long status)
@@ -501,7 +536,7 @@ static char *redirect_chain(const struct fetch *f, const struct http_response *r
 static void on_response(struct http_response *resp, void *arg)
 {
 	struct fetch *f = arg;
-	f->preq = NULL;
+	f->job.preq = NULL;
 	if (!resp) {
 		fetch_transient(f, "fetch: host politeness wait too long or database unreachable; retrying later", 0);
 		return;
@@ -557,17 +592,18 @@ static void fetch_get(struct fetch *f)
 	if (f->last_modified)
 		hdr[n++] = xasprintf("If-Modified-Since: %s", f->last_modified);
 	f->conditional = n > 0;
-	f->preq = polite_get(f->url, (const char *const *)hdr, on_response, f);
+	fetch_stage(f, FETCH_GETTING);
+	f->job.preq = polite_get(f->url, (const char *const *)hdr, on_response, f);
 	for (int i = 0; i < n; i++)
 		free(hdr[i]);
-	if (!f->preq)
+	if (!f->job.preq)
 		fetch_final(f, "failed", "fetch: not a valid http(s) URL", 0, NULL, NULL);
 }
 
 static void on_robots(const struct robots *rules, void *arg)
 {
 	struct fetch *f = arg;
-	f->rwait = NULL;
+	f->job.rwait = NULL;
 	char *pq = url_path_query(f->url);
 	bool allowed = robots_allowed(rules, pq);
 	free(pq);
@@ -582,23 +618,25 @@ static void on_robots(const struct robots *rules, void *arg)
 /* Row row of res (row < 0: none) is f's document and crawl. */
 static void fetch_loaded(struct fetch *f, const PGresult *res, int row)
 {
-	if (row < 0 || strcmp(pg_value(res, row, 5), "queued") != 0 || strcmp(pg_value(res, row, 8), "running") != 0) {
+	if (row < 0 || strcmp(pg_value(res, row, LOAD_DOC_STATUS), "queued") != 0 ||
+	    strcmp(pg_value(res, row, LOAD_CRAWL_STATUS), "running") != 0) {
 		log_debug("fetch %s: nothing to do (document claimed elsewhere, already fetched, or crawl ended)", f->url);
 		job_succeed(fetch_end(f));
 		return;
 	}
-	f->doc_id = xstrdup(pg_value(res, row, 0));
-	f->etag = dup_or_null(pg_value(res, row, 1));
-	f->last_modified = dup_or_null(pg_value(res, row, 2));
-	f->old_hash = dup_or_null(pg_value(res, row, 3));
-	f->root_host = url_host(pg_value(res, row, 7));
-	char *err = crawl_opts_parse(pg_value(res, row, 6), &f->opts);
+	f->doc_id = xstrdup(pg_value(res, row, LOAD_DOC_ID));
+	f->etag = dup_or_null(pg_value(res, row, LOAD_ETAG));
+	f->last_modified = dup_or_null(pg_value(res, row, LOAD_LAST_MODIFIED));
+	f->old_hash = dup_or_null(pg_value(res, row, LOAD_CONTENT_HASH));
+	f->root_host = url_host(pg_value(res, row, LOAD_ROOT_URL));
+	char *err = crawl_opts_parse(pg_value(res, row, LOAD_CRAWL_OPTIONS), &f->opts);
 	if (err || !f->root_host) {
 		fetch_final(f, "failed", err ? err : "fetch: the crawl's root URL is invalid", 0, NULL, NULL);
 		free(err);
 		return;
 	}
-	robots_lookup(f->url, on_robots, f, &f->rwait);
+	fetch_stage(f, FETCH_ROBOTS);
+	robots_lookup(f->url, on_robots, f, &f->job.rwait);
 }
 
 /* This loop iteration's batched requests: the document loads of the fetch jobs that started, and the crawls
@@ -622,16 +660,15 @@ static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *ar
 	for (size_t i = 0; i < n; i++)
 		row[i] = -1;
 	for (int r = 0; out->ok && r < PQntuples(out->results[0]); r++) {
-		long long i = pg_int(out->results[0], r, 9);
+		long long i = pg_int(out->results[0], r, LOAD_INDEX);
 		if (i >= 0 && (size_t)i < n)
 			row[i] = r;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct fetch *f = items[i];
-		f->db_pending = false;
-		if (!f->run)
-			fetch_free(f);
-		else if (!out->ok)
+		if (crawl_job_gone(&f->job))
+			continue;
+		if (!out->ok)
 			job_fail(fetch_end(f), out->error, false);
 		else
 			fetch_loaded(f, out->results[0], row[i]);
@@ -697,7 +734,7 @@ static void load_document(struct fetch *f)
 		pending.items = xrealloc(pending.items, pending.cap * sizeof *pending.items);
 	}
 	pending.items[pending.n++] = f;
-	f->db_pending = true;
+	fetch_stage(f, FETCH_LOADING);
 	if (!ev_is_active(&pending.flush))
 		ev_prepare_start(worker_loop(pending.w), &pending.flush);
 }
@@ -729,29 +766,16 @@ static char *fetch_parse(const char *payload, struct fetch *f)
 static void fetch_run(struct job_run *r)
 {
 	struct fetch *f = xcalloc(1, sizeof *f);
-	f->run = r;
+	crawl_job_init(&f->job, &fetch_kind, r);
 	char *err = fetch_parse(r->job.payload, f);
 	if (err) {
-		fetch_free(f);
+		fetch_free(&f->job);
 		job_fail(r, err, true);
 		free(err);
 		return;
 	}
 	r->state = f;
 	load_document(f);
-}
-
-static void fetch_abandon(struct job_run *r)
-{
-	struct fetch *f = r->state;
-	if (!f)
-		return;
-	r->state = NULL;
-	f->run = NULL;
-	polite_cancel(f->preq);
-	robots_wait_cancel(f->rwait);
-	if (!f->db_pending)
-		fetch_free(f);
 }
 
 static void on_swept(struct pg_req *req, const struct pg_outcome *out, void *arg)
@@ -788,7 +812,7 @@ static void fetch_stop(struct worker *w)
 	ev_timer_stop(worker_loop(w), &sweep_timer);
 	ev_prepare_stop(worker_loop(w), &pending.flush);
 	for (size_t i = 0; i < pending.n; i++) /* never sent: abandoned with their runs */
-		fetch_free(pending.items[i]);
+		fetch_free(&pending.items[i]->job);
 	free(pending.items);
 	pending.items = NULL;
 	pending.n = pending.cap = 0;
@@ -800,4 +824,4 @@ static void fetch_stop(struct worker *w)
 }
 
 const struct handler fetch_handler = {
-	.kind = "fetch", .run = fetch_run, .abandon = fetch_abandon, .start = fetch_start, .stop = fetch_stop};
+	.kind = "fetch", .run = fetch_run, .abandon = crawl_job_abandon, .start = fetch_start, .stop = fetch_stop};

@@ -32,6 +32,7 @@ static const struct pg_stmt host_reserve_stmt = {
 	"  FROM pgkb.host_reserve($1, $2::int, $3::int, $4::int)",
 	4,
 };
+enum { RESERVE_GRANTED, RESERVE_TOKEN, RESERVE_WAIT_MS };
 static const struct pg_stmt host_release_stmt = {
 	"pgkb_host_release",
 	"SELECT pgkb.host_release($1, $2::timestamptz, $3::int)",
@@ -286,7 +287,7 @@ static void gate_wait(struct gate *g, double ms)
 
 static bool reserve_granted(const PGresult *res)
 {
-	return PQntuples(res) == 1 && strcmp(pg_value(res, 0, 0), "t") == 0;
+	return PQntuples(res) == 1 && strcmp(pg_value(res, 0, RESERVE_GRANTED), "t") == 0;
 }
 
 static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *arg)
@@ -313,13 +314,13 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 	/* one result per reservation asked for (gate_kick), then the commit's; the first refusal ends the grants */
 	int asked = req->ncalls - 1, at = 0;
 	for (; at < asked && reserve_granted(out->results[at]); at++) {
-		const char *token = pg_value(out->results[at], 0, 1);
+		const char *token = pg_value(out->results[at], 0, RESERVE_TOKEN);
 		struct polite_req *p = gate_pop(g);
 		if (!p) {
 			release_slot(g->host, token, 0);
 			continue;
 		}
-		p->reusable = pg_int(out->results[at], 0, 2) == 0; /* granted with no spacing to the next request */
+		p->reusable = pg_int(out->results[at], 0, RESERVE_WAIT_MS) == 0; /* granted with no spacing to the next request */
 		p->granted_at = ev_now(worker_loop(pl.w));
 		start_transfer(p, token);
 	}
@@ -327,7 +328,7 @@ static void on_reserved(struct pg_req *req, const struct pg_outcome *out, void *
 		gate_kick(g);
 		return;
 	}
-	long long wait = pg_int(out->results[at], 0, 2);
+	long long wait = pg_int(out->results[at], 0, RESERVE_WAIT_MS);
 	g->full = wait <= 0;
 	if (wait > POLITE_MAX_WAIT_MS) {
 		log_info("host %s: next request allowed in %.1fs; giving its queued fetches back", g->host, wait / 1000.0);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "workers/core/job_stage.h"
 #include "workers/embed/embed_provider.h"
 #include "lib/embed/embed_wire.h"
 #include "lib/http/http.h"
@@ -34,6 +35,7 @@ static const struct pg_stmt embed_load = {
 	" ) x ON true WHERE d.id = $1::bigint ORDER BY x.is_code, x.id",
 	1,
 };
+enum { LOAD_URL, LOAD_IS_CODE, LOAD_ID, LOAD_TEXT };
 
 /* The completion's write: vectors (flat real[], pages then code examples), model, dimension; marks ready. */
 static const struct pg_stmt embed_store = {
@@ -42,8 +44,26 @@ static const struct pg_stmt embed_store = {
 	6,
 };
 
+/* Where an embed job is. Its state outlives the job while batches are on the wire (outstanding). */
+enum embed_stage {
+	EMBED_LOADING,   /* its rows being loaded */
+	EMBED_EMBEDDING, /* its batches with the engine */
+	EMBED_DONE,      /* ended; freed once no batch of it is outstanding */
+	EMBED_ABANDONED, /* handed back; freed by its load's callback, or once no batch of it is outstanding */
+	EMBED_STAGES
+};
+
+static const char *const embed_stage_names[EMBED_STAGES] = {"loading", "embedding", "done", "abandoned"};
+static const unsigned embed_next[EMBED_STAGES] = {
+	[EMBED_LOADING] = STAGE_BIT(EMBED_EMBEDDING) | STAGE_BIT(EMBED_DONE) | STAGE_BIT(EMBED_ABANDONED),
+	[EMBED_EMBEDDING] = STAGE_BIT(EMBED_DONE) | STAGE_BIT(EMBED_ABANDONED),
+};
+static const struct job_stages embed_stages = {"embed", EMBED_STAGES, embed_stage_names, embed_next};
+
 struct embed_job {
-	struct job_run *run; /* NULL once the job finished or was abandoned: the state lives until outstanding is 0 */
+	struct job_run *run; /* while the job runs (loading, embedding) */
+	long long job_id;    /* for the log, also after the run is gone */
+	enum embed_stage stage; /* changed only by ejob_stage */
 	long long document_id;
 	size_t n, npages; /* rows: npages chunks, then code examples */
 	long long *ids;
@@ -53,7 +73,6 @@ struct embed_job {
 	struct embed_batch *batches;
 	size_t *starts; /* first row of each batch */
 	size_t nbatches, outstanding;
-	bool loading;
 	struct timespec t0;
 };
 
@@ -70,9 +89,26 @@ static void ejob_free(struct embed_job *j)
 	free(j);
 }
 
+static void ejob_stage(struct embed_job *j, enum embed_stage to)
+{
+	job_stage_check(&embed_stages, j->job_id, (int)j->stage, (int)to);
+	j->stage = to;
+}
+
+/* Ends j's run (the caller finishes the job with the run returned); j lives on while batches are out. */
+static struct job_run *ejob_end(struct embed_job *j)
+{
+	struct job_run *r = j->run;
+	ejob_stage(j, EMBED_DONE);
+	r->state = NULL;
+	j->run = NULL;
+	return r;
+}
+
+/* Frees j once it has ended and no batch of it is outstanding (its load has called back: see embed_abandon). */
 static void ejob_release(struct embed_job *j)
 {
-	if (!j->run && !j->loading && j->outstanding == 0)
+	if ((j->stage == EMBED_DONE || j->stage == EMBED_ABANDONED) && j->outstanding == 0)
 		ejob_free(j);
 }
 
@@ -93,7 +129,7 @@ static void ejob_complete(struct embed_job *j)
 	pg_array_close(&pages);
 	pg_array_close(&codes);
 	if (vecfmt_append(&vecs, j->vectors, j->n * (size_t)dim, VECFMT_ARRAY) != 0) {
-		job_fail(j->run, "embed: a vector holds a non-finite number", false);
+		job_fail(ejob_end(j), "embed: a vector holds a non-finite number", false);
 	} else {
 		char doc[32], d[16];
 		snprintf(doc, sizeof doc, "%lld", j->document_id);
@@ -104,11 +140,10 @@ static void ejob_complete(struct embed_job *j)
 		pg_req_addl(w, &queue_async_commit);
 		pg_req_addl(w, &embed_store, doc, buf_str(&pages), buf_str(&codes), buf_str(&vecs),
 		            embed_engine_model(embed_engine), d);
-		log_info("job %lld: document %lld: %zu chunks and %zu code examples embedded in %.0f ms", j->run->job.id,
+		log_info("job %lld: document %lld: %zu chunks and %zu code examples embedded in %.0f ms", j->job_id,
 		         j->document_id, j->npages, j->n - j->npages, ms_since(&j->t0));
-		job_succeed_with(j->run, w);
+		job_succeed_with(ejob_end(j), w);
 	}
-	j->run = NULL;
 	buf_free(&pages);
 	buf_free(&codes);
 	buf_free(&vecs);
@@ -127,18 +162,17 @@ static void ejob_batch_failed(struct embed_job *j, const struct embed_batch *b, 
 	bool permanent = status_permanent(err->status);
 	char *msg = xasprintf("embed (%s) %s%s", embed_status_name(err->status), err->message,
 	                      embed_status_retryable(err->status) && b->attempts > 1 ? " (in-job attempts exhausted)" : "");
-	job_fail(j->run, msg, permanent);
+	job_fail(ejob_end(j), msg, permanent);
 	free(msg);
-	j->run = NULL;
 }
 
 static void on_batch(struct embed_batch *b, const struct embed_result *res, const struct embed_error *err)
 {
 	struct embed_job *j = b->arg;
 	j->outstanding--;
-	if (j->run && err) {
+	if (j->stage == EMBED_EMBEDDING && err) {
 		ejob_batch_failed(j, b, err);
-	} else if (j->run) {
+	} else if (j->stage == EMBED_EMBEDDING) {
 		size_t k = (size_t)(b - j->batches);
 		memcpy(j->vectors + j->starts[k] * (size_t)res->dim, res->vectors, res->count * (size_t)res->dim * sizeof(float));
 		if (j->outstanding == 0)
@@ -172,6 +206,7 @@ static void ejob_submit(struct embed_job *j)
 	free(tokens);
 	j->vectors = xmalloc(j->n * (size_t)embed_engine_dimension(embed_engine) * sizeof(float));
 	j->outstanding = j->nbatches;
+	ejob_stage(j, EMBED_EMBEDDING);
 	for (size_t i = 0; i < j->nbatches; i++)
 		embed_engine_submit(embed_engine, &j->batches[i]);
 }
@@ -184,12 +219,12 @@ static void ejob_take_rows(struct embed_job *j, const PGresult *res)
 	j->texts = xcalloc((size_t)rows, sizeof *j->texts);
 	j->lens = xcalloc((size_t)rows, sizeof *j->lens);
 	for (int i = 0; i < rows; i++) {
-		if (PQgetisnull(res, i, 2))
+		if (PQgetisnull(res, i, LOAD_ID))
 			continue;
-		j->ids[j->n] = pg_int(res, i, 2);
-		j->lens[j->n] = (size_t)PQgetlength(res, i, 3);
-		j->texts[j->n] = xstrndup(PQgetvalue(res, i, 3), j->lens[j->n]);
-		if (strcmp(pg_value(res, i, 1), "f") == 0)
+		j->ids[j->n] = pg_int(res, i, LOAD_ID);
+		j->lens[j->n] = (size_t)PQgetlength(res, i, LOAD_TEXT);
+		j->texts[j->n] = xstrndup(PQgetvalue(res, i, LOAD_TEXT), j->lens[j->n]);
+		if (strcmp(pg_value(res, i, LOAD_IS_CODE), "f") == 0)
 			j->npages++;
 		j->n++;
 	}
@@ -198,24 +233,21 @@ static void ejob_take_rows(struct embed_job *j, const PGresult *res)
 static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct embed_job *j = arg;
-	j->loading = false;
-	if (!j->run) {
+	if (j->stage == EMBED_ABANDONED) {
 		ejob_release(j);
 		return;
 	}
 	if (!out->ok) {
 		char *msg = xasprintf("embed: loading document %lld failed: %s", j->document_id, out->error);
-		job_fail(j->run, msg, false);
+		job_fail(ejob_end(j), msg, false);
 		free(msg);
-		j->run = NULL;
 		ejob_release(j);
 		return;
 	}
 	const PGresult *res = out->results[0];
 	if (PQntuples(res) == 0) {
-		log_info("job %lld: document %lld no longer exists; nothing to embed", j->run->job.id, j->document_id);
-		job_succeed(j->run);
-		j->run = NULL;
+		log_info("job %lld: document %lld no longer exists; nothing to embed", j->job_id, j->document_id);
+		job_succeed(ejob_end(j));
 		ejob_release(j);
 		return;
 	}
@@ -248,8 +280,9 @@ static void embed_run(struct job_run *r)
 	}
 	struct embed_job *j = xcalloc(1, sizeof *j);
 	j->run = r;
+	j->job_id = r->job.id;
+	j->stage = EMBED_LOADING;
 	j->document_id = id;
-	j->loading = true;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	r->state = j;
 	char sid[32];
@@ -264,10 +297,12 @@ static void embed_run(struct job_run *r)
 static void embed_abandon(struct job_run *r)
 {
 	struct embed_job *j = r->state;
-	if (!j)
-		return;
 	r->state = NULL;
-	j->run = NULL;
+	j->run = NULL; /* the worker frees r after this call */
+	bool loading = j->stage == EMBED_LOADING;
+	ejob_stage(j, EMBED_ABANDONED);
+	if (loading)
+		return; /* on_loaded frees it */
 	for (size_t i = 0; i < j->nbatches; i++)
 		j->batches[i].cancelled = true;
 	ejob_release(j);

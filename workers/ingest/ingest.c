@@ -14,10 +14,12 @@
 #include "workers/ingest/ingest.h"
 #include "workers/ingest/ingest_files.h"
 #include "workers/ingest/ingest_fold.h"
+#include "workers/ingest/ingest_job.h"
 #include "workers/ingest/ingest_write.h"
 #include "lib/text/kbdoc.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/pg/pgbytea.h"
 #include "lib/pg/pgpool.h"
 #include "lib/pg/queue.h"
 #include "lib/crawl/url.h"
@@ -46,6 +48,7 @@ static const struct pg_stmt ingest_read_document = {
 	"SELECT source_id, url, kind, body, content_type, status FROM pgkb.documents WHERE id = $1::bigint",
 	1,
 };
+enum { DOC_SOURCE_ID, DOC_URL, DOC_KIND, DOC_BODY, DOC_CONTENT_TYPE, DOC_STATUS };
 
 static const struct pg_stmt ingest_ensure_source = {
 	"pgkb_ingest_ensure_source",
@@ -106,35 +109,35 @@ static char *dir_source_id(const char *dir)
 	return xstrndup(h, 16);
 }
 
-static void fail_not_possible(struct job_run *r, const char *source_id, const char *url, const char *kind,
+static void fail_not_possible(struct ingest_job *j, const char *source_id, const char *url, const char *kind,
                               const char *status, const char *error, const char *hash)
 {
-	log_info("ingest job %lld: %s %s: %s", r->job.id, url, status, error);
+	log_info("ingest job %lld: %s %s: %s", j->job_id, url, status, error);
 	char *clean = utf8_clean_dup(error, strlen(error));
 	struct pg_req *w = writes_new();
 	pg_req_addl(w, &ingest_not_possible_stmt, source_id, url, kind, status, clean, hash, url);
 	free(clean);
-	ingest_write_submit(r, w, strcmp(status, "skipped") == 0); /* a skipped page leaves its source's word count */
+	ingest_write_submit(j, w, strcmp(status, "skipped") == 0); /* a skipped page leaves its source's word count */
 }
 
 /* Converts and writes one document. hash NULL: always write (a fetched page). */
-static void ingest_one(struct job_run *r, const char *source_id, const char *url, const char *kind,
+static void ingest_one(struct ingest_job *j, const char *source_id, const char *url, const char *kind,
                        const char *data, size_t len, const char *content_type, const char *name,
                        const char *hash, const char *source_url)
 {
-	const struct cfg *cfg = worker_cfg(r->worker);
+	const struct cfg *cfg = worker_cfg(j->run->worker);
 	int dim = ingest_embed_dim(cfg);
 	struct kbdoc_opts o = {cfg->chunk_size, cfg->chunk_overlap, cfg->code_min_length, dim};
 	const char *base = strrchr(name ? name : url, '/');
 	struct kbdoc doc;
 	char *err = NULL;
 	if (kbdoc_build(data, len, content_type, name, url, source_id, base ? base + 1 : url, &o, &doc, &err) != 0) {
-		fail_not_possible(r, source_id, url, kind, "failed", err, hash);
+		fail_not_possible(j, source_id, url, kind, "failed", err, hash);
 		free(err);
 		return;
 	}
 	if (doc.markdown_len == 0) {
-		fail_not_possible(r, source_id, url, kind, "skipped", "empty document: no text to ingest", hash);
+		fail_not_possible(j, source_id, url, kind, "skipped", "empty document: no text to ingest", hash);
 		kbdoc_free(&doc);
 		return;
 	}
@@ -145,16 +148,16 @@ static void ingest_one(struct job_run *r, const char *source_id, const char *url
 	struct buf cv = BUF_INIT, xv = BUF_INIT;
 	if (dim && (vecfmt_append(&cv, doc.chunk_vectors, (size_t)doc.nchunks * (size_t)dim, VECFMT_ARRAY) != 0 ||
 	            vecfmt_append(&xv, doc.code_vectors, (size_t)doc.ncodes * (size_t)dim, VECFMT_ARRAY) != 0)) {
-		job_fail(r, "ingest: a builtin embedding holds a non-finite number", true);
+		job_fail(ingest_end(j), "ingest: a builtin embedding holds a non-finite number", true);
 	} else {
 		struct pg_req *w = writes_new();
 		const char *params[16] = {source_id, url, kind, hash, doc.title, doc.description, doc.markdown, words,
 		                          chars, doc.chunks_json, doc.codes_json, source_url, dim ? buf_str(&cv) : NULL,
 		                          dim ? buf_str(&xv) : NULL, dim ? EMBED_BUILTIN_MODEL : NULL, dim ? d : NULL};
 		pg_req_add(w, &ingest_document_stmt, params);
-		log_debug("ingest job %lld: %s: %d chunks, %d code examples%s", r->job.id, url, doc.nchunks, doc.ncodes,
+		log_debug("ingest job %lld: %s: %d chunks, %d code examples%s", j->job_id, url, doc.nchunks, doc.ncodes,
 		          dim ? ", embedded" : "");
-		ingest_write_submit(r, w, true);
+		ingest_write_submit(j, w, true);
 	}
 	buf_free(&cv);
 	buf_free(&xv);
@@ -162,7 +165,7 @@ static void ingest_one(struct job_run *r, const char *source_id, const char *url
 }
 
 /* {"path": FILE}: one file. */
-static void ingest_file(struct job_run *r, const char *resolved, const char *source_id)
+static void ingest_file(struct ingest_job *j, const char *resolved, const char *source_id)
 {
 	char *owned_source = NULL;
 	if (!source_id) {
@@ -176,13 +179,13 @@ static void ingest_file(struct job_run *r, const char *resolved, const char *sou
 	char *url = xasprintf("file://%s", resolved);
 	char *data = NULL, *err = NULL;
 	size_t len = 0;
-	if (ingest_read_file(resolved, worker_cfg(r->worker)->max_document_bytes, &data, &len, &err) != 0) {
-		fail_not_possible(r, source_id, url, "file", "failed", err, NULL);
+	if (ingest_read_file(resolved, worker_cfg(j->run->worker)->max_document_bytes, &data, &len, &err) != 0) {
+		fail_not_possible(j, source_id, url, "file", "failed", err, NULL);
 		free(err);
 	} else {
 		char h[HASH_HEX_LEN + 1];
-		input_hash(worker_cfg(r->worker), data, len, h);
-		ingest_one(r, source_id, url, "file", data, len, NULL, resolved, h, url);
+		input_hash(worker_cfg(j->run->worker), data, len, h);
+		ingest_one(j, source_id, url, "file", data, len, NULL, resolved, h, url);
 		free(data);
 	}
 	free(url);
@@ -190,13 +193,13 @@ static void ingest_file(struct job_run *r, const char *resolved, const char *sou
 }
 
 /* {"path": DIR}: one ingest job per file under it, enqueued with the directory job's completion. */
-static void ingest_dir(struct job_run *r, const char *resolved, const char *source_id)
+static void ingest_dir(struct ingest_job *j, const char *resolved, const char *source_id)
 {
 	char *owned_source = source_id ? NULL : dir_source_id(resolved);
 	if (!source_id)
 		source_id = owned_source;
 	char **paths = NULL;
-	size_t n = ingest_list_dir(resolved, worker_cfg(r->worker)->ingest_roots, DIR_MAX_FILES, &paths);
+	size_t n = ingest_list_dir(resolved, worker_cfg(j->run->worker)->ingest_roots, DIR_MAX_FILES, &paths);
 	json_t *arr = json_array();
 	size_t skipped = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -212,84 +215,66 @@ static void ingest_dir(struct job_run *r, const char *resolved, const char *sour
 	struct pg_req *w = writes_new();
 	pg_req_addl(w, &ingest_ensure_source, source_id, dir_url, resolved); /* titled by its directory */
 	pg_req_addl(w, &ingest_fan_out, list, source_id);
-	log_info("ingest job %lld: %s: %zu files to ingest into source %s%s", r->job.id, resolved, n - skipped,
+	log_info("ingest job %lld: %s: %zu files to ingest into source %s%s", j->job_id, resolved, n - skipped,
 	         source_id, skipped ? " (some names are not valid UTF-8 and were skipped)" : "");
 	free(list);
 	free(dir_url);
 	ingest_free_list(paths, n);
 	free(owned_source);
-	ingest_write_submit(r, w, false);
-}
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Decodes a bytea in hex output format ("\x4142…") in place; returns the length or -1. */
-static long unhex_bytea(char *s)
-{
-	if (s[0] != '\\' || s[1] != 'x')
-		return -1;
-	char *o = s;
-	for (const char *p = s + 2; p[0] && p[1]; p += 2) {
-		int a = hexval(p[0]), b = hexval(p[1]);
-		if (a < 0 || b < 0)
-			return -1;
-		*o++ = (char)(a * 16 + b);
-	}
-	*o = '\0';
-	return o - s;
+	ingest_write_submit(j, w, false);
 }
 
 static void on_document_read(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
-	struct job_run *r = arg;
-	if (r->abandoned) {
-		job_release(r);
+	struct ingest_job *j = arg;
+	if (j->stage == INGEST_ABANDONED) {
+		ingest_job_drop(j);
 		return;
 	}
 	if (!out->ok) {
-		job_fail(r, out->error, false);
+		job_fail(ingest_end(j), out->error, false);
 		return;
 	}
 	const PGresult *res = out->results[0];
 	if (PQntuples(res) == 0) {
 		char *e = xasprintf("ingest: document %s does not exist", req->params.data);
-		job_fail(r, e, true);
+		job_fail(ingest_end(j), e, true);
 		free(e);
 		return;
 	}
-	const char *source_id = pg_value(res, 0, 0), *url = pg_value(res, 0, 1), *kind = pg_value(res, 0, 2);
-	const char *status = pg_value(res, 0, 5);
-	char *body = pg_value(res, 0, 3) ? xstrdup(pg_value(res, 0, 3)) : NULL;
-	if (!body) {
+	const char *source_id = pg_value(res, 0, DOC_SOURCE_ID), *url = pg_value(res, 0, DOC_URL),
+	           *kind = pg_value(res, 0, DOC_KIND), *status = pg_value(res, 0, DOC_STATUS);
+	const char *stored = pg_value(res, 0, DOC_BODY);
+	if (!stored) {
 		/* Already ingested (a duplicate or retried job): nothing to do. */
 		if (strcmp(status, "fetched") == 0)
-			job_fail(r, "ingest: the document has no stored body", true);
+			job_fail(ingest_end(j), "ingest: the document has no stored body", true);
 		else
-			job_succeed(r);
+			job_succeed(ingest_end(j));
 		return;
 	}
-	long len = unhex_bytea(body);
-	if (len < 0)
-		job_fail(r, "ingest: the stored body is not in bytea hex format", true);
+	ingest_stage(j, INGEST_CONVERTING);
+	size_t len;
+	char *body = pg_bytea_decode(stored, &len);
+	if (!body)
+		job_fail(ingest_end(j), "ingest: the stored body is not in bytea hex format", true);
 	else
-		ingest_one(r, source_id, url, kind, body, (size_t)len, pg_value(res, 0, 4), url, NULL, url);
+		ingest_one(j, source_id, url, kind, body, len, pg_value(res, 0, DOC_CONTENT_TYPE), url, NULL, url);
 	free(body);
 }
 
-static void ingest_document_id(struct job_run *r, long long id)
+static void ingest_document_id(struct ingest_job *j, long long id)
 {
 	char sid[32];
 	snprintf(sid, sizeof sid, "%lld", id);
-	struct pg_req *req = pg_req_new(on_document_read, r);
+	struct pg_req *req = pg_req_new(on_document_read, j);
 	pg_req_addl(req, &ingest_read_document, sid);
-	pool_submit(worker_pool(r->worker), req);
+	ingest_stage(j, INGEST_READING);
+	pool_submit(worker_pool(j->run->worker), req);
 }
 
 /* {"content", "url", "title"?, "source_id"?}: inline text. */
-static void ingest_inline(struct job_run *r, const char *content, const char *url, const char *title,
+static void ingest_inline(struct ingest_job *j, const char *content, const char *url, const char *title,
                           const char *source_id)
 {
 	char *owned = NULL;
@@ -302,15 +287,16 @@ static void ingest_inline(struct job_run *r, const char *content, const char *ur
 		}
 		source_id = owned;
 	}
+	ingest_stage(j, INGEST_CONVERTING);
 	size_t len = strlen(content);
 	char h[HASH_HEX_LEN + 1];
 	struct buf keyed = BUF_INIT;
 	buf_printf(&keyed, "%s\n%s", title ? title : "", content);
-	input_hash(worker_cfg(r->worker), keyed.data, keyed.len, h);
+	input_hash(worker_cfg(j->run->worker), keyed.data, keyed.len, h);
 	buf_free(&keyed);
 	/* A given title leads the text as a heading, so it becomes the page title and heads the chunks. */
 	char *text = title ? xasprintf("# %s\n\n%s", title, content) : NULL;
-	ingest_one(r, source_id, url, "inline", text ? text : content, text ? strlen(text) : len, "text/markdown",
+	ingest_one(j, source_id, url, "inline", text ? text : content, text ? strlen(text) : len, "text/markdown",
 	           NULL, h, url);
 	free(text);
 	free(owned);
@@ -345,27 +331,29 @@ static char *check_keys(json_t *o, const char *const *allowed)
 	return NULL;
 }
 
-static void ingest_path(struct job_run *r, const char *path, const char *source_id)
+static void ingest_path(struct ingest_job *j, const char *path, const char *source_id)
 {
 	char *err = NULL;
-	char *resolved = ingest_resolve(path, worker_cfg(r->worker)->ingest_roots, &err);
+	char *resolved = ingest_resolve(path, worker_cfg(j->run->worker)->ingest_roots, &err);
 	if (!resolved) {
 		char *msg = xasprintf("ingest: %s", err);
-		job_fail(r, msg, true);
+		job_fail(ingest_end(j), msg, true);
 		free(msg);
 		free(err);
 		return;
 	}
+	ingest_stage(j, INGEST_CONVERTING);
 	struct stat st;
 	if (stat(resolved, &st) == 0 && S_ISDIR(st.st_mode))
-		ingest_dir(r, resolved, source_id);
+		ingest_dir(j, resolved, source_id);
 	else
-		ingest_file(r, resolved, source_id);
+		ingest_file(j, resolved, source_id);
 	free(resolved);
 }
 
 static void ingest_run(struct job_run *r)
 {
+	struct ingest_job *j = ingest_job_new(r);
 	json_error_t jerr;
 	json_t *o = json_loads(r->job.payload, 0, &jerr);
 	char *err = NULL;
@@ -378,12 +366,12 @@ static void ingest_run(struct job_run *r)
 		if (!(err = check_keys(o, keys)) && (!json_is_integer(doc_id) || json_integer_value(doc_id) <= 0))
 			err = xasprintf("ingest: \"document_id\" must be a positive integer");
 		if (!err)
-			ingest_document_id(r, (long long)json_integer_value(doc_id));
+			ingest_document_id(j, (long long)json_integer_value(doc_id));
 	} else if (json_object_get(o, "path")) {
 		static const char *const keys[] = {"path", "source_id", NULL};
 		if (!(err = check_keys(o, keys)) && opt_string(o, "path", &path, &err) == 0 &&
 		    opt_string(o, "source_id", &source_id, &err) == 0)
-			ingest_path(r, path, source_id);
+			ingest_path(j, path, source_id);
 	} else if (json_object_get(o, "content")) {
 		static const char *const keys[] = {"content", "url", "title", "source_id", NULL};
 		if (!(err = check_keys(o, keys)) && opt_string(o, "content", &content, &err) == 0 &&
@@ -392,16 +380,32 @@ static void ingest_run(struct job_run *r)
 			if (!url)
 				err = xasprintf("ingest: inline \"content\" needs a \"url\" naming it");
 			else
-				ingest_inline(r, content, url, title, source_id);
+				ingest_inline(j, content, url, title, source_id);
 		}
 	} else {
 		err = xasprintf("ingest: the payload needs one of \"document_id\", \"path\" or \"content\"");
 	}
 	json_decref(o);
 	if (err) {
-		job_fail(r, err, true);
+		job_fail(ingest_end(j), err, true);
 		free(err);
 	}
+}
+
+/* Drain timeout: a job reading its document is marked, and that read's callback frees it; one waiting to write
+ * leaves the queue, its result unsent. Converting is synchronous: no job is handed back in the middle of it. */
+static void ingest_abandon(struct job_run *r)
+{
+	struct ingest_job *j = r->state;
+	r->state = NULL;
+	j->run = NULL; /* the worker frees r after this call */
+	if (j->stage == INGEST_READING) {
+		ingest_stage(j, INGEST_ABANDONED);
+		return;
+	}
+	if (j->stage == INGEST_WAITING)
+		ingest_write_cancel(j);
+	ingest_job_drop(j);
 }
 
 static int ingest_start(struct worker *w)
@@ -417,6 +421,7 @@ static void ingest_stop(struct worker *w)
 const struct handler ingest_handler = {
 	.kind = "ingest",
 	.run = ingest_run,
+	.abandon = ingest_abandon,
 	.start = ingest_start,
 	.stop = ingest_stop,
 };

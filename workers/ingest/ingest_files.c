@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/util/buf.h"
+#include "lib/util/file.h"
 #include "lib/util/mem.h"
 
 #define WALK_MAX_DEPTH 64
@@ -171,35 +172,19 @@ static char *human_bytes(int64_t n)
 
 int ingest_read_file(const char *path, int64_t max_bytes, char **data, size_t *len, char **err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		*err = xasprintf("cannot read %s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (st.st_size > max_bytes) {
-		char *have = human_bytes(st.st_size), *lim = human_bytes(max_bytes);
+	struct file_error e;
+	if (file_read(path, max_bytes, FILE_NOFOLLOW | FILE_REGULAR, data, len, &e) == 0)
+		return 0;
+	if (e.fault == FILE_TOO_LARGE) {
+		char *have = human_bytes(e.size), *lim = human_bytes(max_bytes);
 		*err = xasprintf("file is %s, larger than ingest.max_document_bytes (%s)", have, lim);
 		free(have);
 		free(lim);
-		close(fd);
-		return -1;
+	} else if (e.fault == FILE_GREW) {
+		*err = xasprintf("file grew past ingest.max_document_bytes while being read");
+	} else {
+		*err = xasprintf("cannot read %s: %s", path,
+		                 e.fault == FILE_OPEN || e.fault == FILE_READ ? strerror(e.errnum) : "not a regular file");
 	}
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	ssize_t r;
-	while ((r = read(fd, chunk, sizeof chunk)) > 0 && (int64_t)b.len <= max_bytes)
-		buf_append(&b, chunk, (size_t)r);
-	close(fd);
-	if (r < 0 || (int64_t)b.len > max_bytes) {
-		*err = r < 0 ? xasprintf("cannot read %s: %s", path, strerror(errno))
-		             : xasprintf("file grew past ingest.max_document_bytes while being read");
-		buf_free(&b);
-		return -1;
-	}
-	*len = b.len;
-	*data = buf_steal(&b);
-	return 0;
+	return -1;
 }

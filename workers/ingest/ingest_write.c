@@ -4,22 +4,15 @@
 #include <stdlib.h>
 
 #include "workers/ingest/ingest_fold.h"
-#include "lib/util/mem.h"
 
-struct waiting {
-	struct job_run *run;
-	struct pg_req *writes;
-	bool fold;
-	struct waiting *next;
-};
-
-/* Per process: jobs sent whose result transaction has not ended, and the results waiting their turn (FIFO). */
+/* Per process: jobs sent whose result transaction has not ended, and the jobs whose results wait their turn
+ * (FIFO, linked through ingest_job.next). */
 static struct {
 	int in_flight;
-	struct waiting *head, *tail;
+	struct ingest_job *head, *tail;
 } writes_q;
 
-static void send_result(struct job_run *r, struct pg_req *writes, bool fold);
+static void send_result(struct ingest_job *j, struct pg_req *writes, bool fold);
 
 static void on_result_ended(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
@@ -29,41 +22,54 @@ static void on_result_ended(struct pg_req *req, const struct pg_outcome *out, vo
 	/* The waiting results go now, in one loop iteration: the worker commits them in one transaction. */
 	if (writes_q.in_flight >= INGEST_WRITES_IN_FLIGHT)
 		return;
-	struct waiting *w = writes_q.head;
+	struct ingest_job *j = writes_q.head;
 	writes_q.head = writes_q.tail = NULL;
-	while (w) {
-		struct waiting *next = w->next;
-		if (w->run->abandoned) {
-			pg_req_free(w->writes);
-			job_release(w->run);
-		} else {
-			send_result(w->run, w->writes, w->fold);
-		}
-		free(w);
-		w = next;
+	while (j) {
+		struct ingest_job *next = j->next;
+		struct pg_req *writes = j->writes;
+		j->writes = NULL;
+		send_result(j, writes, j->fold);
+		j = next;
 	}
 }
 
-static void send_result(struct job_run *r, struct pg_req *writes, bool fold)
+static void send_result(struct ingest_job *j, struct pg_req *writes, bool fold)
 {
 	static char fold_tag; /* arg: non-NULL when the result may leave a word-count delta */
 	writes->cb = on_result_ended;
 	writes->arg = fold ? &fold_tag : NULL;
 	writes_q.in_flight++;
-	job_succeed_with(r, writes);
+	job_succeed_with(ingest_end(j), writes);
 }
 
-void ingest_write_submit(struct job_run *r, struct pg_req *writes, bool fold)
+void ingest_write_submit(struct ingest_job *j, struct pg_req *writes, bool fold)
 {
 	if (writes_q.in_flight < INGEST_WRITES_IN_FLIGHT && !writes_q.head) {
-		send_result(r, writes, fold);
+		send_result(j, writes, fold);
 		return;
 	}
-	struct waiting *w = xcalloc(1, sizeof *w);
-	*w = (struct waiting){r, writes, fold, NULL};
+	ingest_stage(j, INGEST_WAITING);
+	j->writes = writes;
+	j->fold = fold;
+	j->next = NULL;
 	if (writes_q.tail)
-		writes_q.tail->next = w;
+		writes_q.tail->next = j;
 	else
-		writes_q.head = w;
-	writes_q.tail = w;
+		writes_q.head = j;
+	writes_q.tail = j;
+}
+
+void ingest_write_cancel(struct ingest_job *j)
+{
+	struct ingest_job **p = &writes_q.head, *prev = NULL;
+	while (*p && *p != j) {
+		prev = *p;
+		p = &(*p)->next;
+	}
+	if (!*p)
+		return;
+	*p = j->next;
+	if (writes_q.tail == j)
+		writes_q.tail = prev;
+	j->next = NULL;
 }
