@@ -8,7 +8,7 @@
 
 #include "lib/pg/pgreq.h"
 
-/* SQLSTATE raised by pgkb.fence() when a job is no longer leased to the caller. */
+/* SQLSTATE raised by pgkb.complete_fenced() when a job is no longer leased to the caller. */
 #define QUEUE_SQLSTATE_FENCED "KB001"
 
 /* One claimed job. */
