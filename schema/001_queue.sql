@@ -11,7 +11,7 @@
 -- 040 crawl, 050 embed, 060 operations), each object defined in the file of its concern.
 -- A new job kind is one row in a new migration, e.g.
 --   INSERT INTO pgkb.job_kinds (kind, position, description) VALUES ('summarize', 60, 'summarizes a document');
--- (pgkb.jobs accepts it at once; the workers that run it are the C side's business).
+-- pgkb.jobs accepts it at once; a worker runs it once the workers have a handler for it.
 
 CREATE SCHEMA IF NOT EXISTS pgkb;
 
@@ -25,11 +25,12 @@ INSERT INTO pgkb.job_kinds (kind, position, description) VALUES
 	('noop',   10, 'does nothing; with {"log": true} records its run in pgkb.noop_log (health checks)'),
 	('crawl',  20, 'crawls a site from its root URL: robots.txt, sitemaps and links, one fetch job per page'),
 	('fetch',  30, 'fetches one page of a crawl and claims the links it finds'),
-	('ingest', 40, 'converts and chunks a fetched document, a file or a directory into the knowledge base'),
+	('ingest', 40, 'writes a fetched document, a file or directory, or inline text into the knowledge base'),
 	('embed',  50, 'embeds the chunks and code examples of a document that still lack an embedding');
 
 -- Rejects non-object payloads with a message that says so (CHECK jobs_valid). The kind is checked against
--- pgkb.job_kinds by the triggers jobs_known_kind below: a CHECK must not read a table.
+-- pgkb.job_kinds by the triggers jobs_known_kind below, not here: PostgreSQL takes a CHECK's condition for
+-- immutable (a restore may check jobs before it has loaded the kinds), so a CHECK must not read a table.
 CREATE FUNCTION pgkb.job_is_valid(payload jsonb) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
