@@ -7,6 +7,8 @@
 --           INSERT ... ON CONFLICT (job_id) DO UPDATE SET status = 'running', finished_at = NULL RETURNING id
 --   finished_at is set exactly when status leaves 'running' (a CHECK holds them together).
 --   options: the crawl's options as enqueued (max_depth, max_pages, include/exclude patterns, ...).
+--   claimed: the documents a crawl with options.max_pages has claimed (left 0 without it), kept by
+--            pgkb.crawl_claim (040) so that max_pages stays exact without a lock per fetch result.
 CREATE TABLE pgkb.crawls (
 	id          bigserial PRIMARY KEY,
 	source_id   text        NOT NULL REFERENCES public.archon_sources (source_id) ON DELETE CASCADE,
@@ -17,6 +19,7 @@ CREATE TABLE pgkb.crawls (
 	started_at  timestamptz NOT NULL DEFAULT now(),
 	finished_at timestamptz,
 	error       text,
+	claimed     bigint      NOT NULL DEFAULT 0,
 	CONSTRAINT crawls_status CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
 	CONSTRAINT crawls_options CHECK (jsonb_typeof(options) = 'object'),
 	CONSTRAINT crawls_finished CHECK ((status = 'running') = (finished_at IS NULL))
@@ -55,6 +58,8 @@ CREATE INDEX crawls_running ON pgkb.crawls (started_at) WHERE status = 'running'
 -- content_hash: hex SHA-256 of the fetched body. etag, last_modified: the response's validators, verbatim, for
 -- If-None-Match / If-Modified-Since. fetched_at: the last response (200 or 304). depth: link hops from the
 -- crawl's root.
+-- final_url: the URL of the last response when the fetch was redirected (NULL when not). redirects: the redirect
+-- chain, the URLs that answered with a followed redirect, first the document's own.
 CREATE TABLE pgkb.documents (
 	id           bigserial PRIMARY KEY,
 	source_id    text        NOT NULL REFERENCES public.archon_sources (source_id) ON DELETE CASCADE,
@@ -76,6 +81,8 @@ CREATE TABLE pgkb.documents (
 	chunk_count  integer     NOT NULL DEFAULT 0,
 	code_count   integer     NOT NULL DEFAULT 0,
 	error        text,
+	final_url    text,
+	redirects    jsonb,
 	CONSTRAINT documents_source_url UNIQUE (source_id, url),
 	CONSTRAINT documents_kind CHECK (kind IN ('page', 'file', 'inline')),
 	CONSTRAINT documents_status CHECK (status IN ('queued', 'fetched', 'chunked', 'embedded', 'ready',
@@ -83,15 +90,28 @@ CREATE TABLE pgkb.documents (
 	CONSTRAINT documents_depth CHECK (depth >= 0),
 	CONSTRAINT documents_counts CHECK (chunk_count >= 0 AND code_count >= 0)
 );
--- "documents of source X by status", and a crawl's progress and frontier.
-CREATE INDEX documents_source_status ON pgkb.documents (source_id, status);
+-- Every index here is updated by each status change, so keep them few.
+-- A crawl's progress and frontier.
 CREATE INDEX documents_crawl_status ON pgkb.documents (crawl_id, status) WHERE crawl_id IS NOT NULL;
 -- the chunk tables join documents by url
 CREATE INDEX documents_url ON pgkb.documents (url);
+-- A document is looked up by (source_id, url) on every fetch and every offered link. There is deliberately no
+-- index on (source_id, status) or source_id alone: a generic plan made while documents is nearly empty prices
+-- every index alike and may serve that lookup from such an index (source_id only, then a filter on url),
+-- reading every document of the source for each page: a crawl of 1,169 pages read 510,000 index entries that
+-- way. The unique (source_id, url) index and documents_url serve the lookup; "documents of a source" is served
+-- by the unique index's leading column.
+-- Documents that vanished from their site (status gone) are kept for a while (a page that comes back keeps its
+-- history) and then deleted by the workers' maintenance timer (pgkb.prune_gone_documents, 060).
+CREATE INDEX documents_gone ON pgkb.documents (updated_at) WHERE status = 'gone';
 -- Status changes rewrite the row; leave room so most of them stay on the same page.
 ALTER TABLE pgkb.documents SET (fillfactor = 90);
+-- updated_at: a statement that sets it itself skips the trigger. The trigger is PL/pgSQL, which copies the whole
+-- new row to change one column; the fetch's body write (10-100 KB rows before TOAST) sets updated_at in the
+-- statement instead. Every other UPDATE gets it from the trigger.
 CREATE TRIGGER documents_updated_at BEFORE UPDATE ON pgkb.documents
-	FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
+	FOR EACH ROW WHEN (NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at)
+	EXECUTE FUNCTION public.update_updated_at_column();
 -- Bodies compress faster with lz4 where the server has it.
 DO $$
 BEGIN

@@ -7,8 +7,8 @@
 -- afterwards (NULL when the document is gone).
 -- The real[] slice is assigned to the column: real[] columns take it as is, vector(n) columns through pgvector's
 -- assignment cast from real[], so one function serves both variants.
-CREATE OR REPLACE FUNCTION pgkb.embed_store(p_document_id bigint, p_page_ids bigint[], p_code_ids bigint[],
-                                            p_vectors real[], p_model text, p_dim integer)
+CREATE FUNCTION pgkb.embed_store(p_document_id bigint, p_page_ids bigint[], p_code_ids bigint[],
+                                 p_vectors real[], p_model text, p_dim integer)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE

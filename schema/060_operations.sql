@@ -2,7 +2,7 @@
 
 -- Grants a role exactly what pgkb's workers (and pgkb enqueue/status/jobs/retry/cancel) need, and nothing else:
 -- USAGE on the schemas pgkb and public (never CREATE), SELECT/INSERT/UPDATE/DELETE on pgkb's tables and the
--- Archon knowledge-base tables the workers write, SELECT on archon_settings, USAGE/SELECT on those tables'
+-- Archon knowledge-base tables the workers write (SELECT only on pgkb.job_kinds: kinds come with migrations), SELECT on archon_settings, USAGE/SELECT on those tables'
 -- sequences, EXECUTE on pgkb's functions. Migrations stay with the owner: the role gets no DDL, no TRUNCATE,
 -- no access to archon_migrations or Archon's project tables. Run it as the owner after `pgkb migrate`, and
 -- again after a later migration adds tables:
@@ -34,7 +34,9 @@ BEGIN
 		   AND (c.relnamespace = 'pgkb'::regnamespace
 		        OR (c.relnamespace = 'public'::regnamespace AND c.relname = ANY (kb_tables)))
 	LOOP
-		EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', t, p_role);
+		EXECUTE format('GRANT %s ON %s TO %I',
+		               CASE WHEN t = 'pgkb.job_kinds'::regclass THEN 'SELECT' ELSE 'SELECT, INSERT, UPDATE, DELETE' END,
+		               t, p_role);
 	END LOOP;
 	IF to_regclass('public.archon_settings') IS NOT NULL THEN
 		EXECUTE format('GRANT SELECT ON public.archon_settings TO %I', p_role);
@@ -62,9 +64,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION pgkb.grant_worker_role(name) FROM PUBLIC;
 
 -- Documents that vanished from their site (status gone) are kept for a while (a page that comes back keeps its
--- history) and then deleted by the workers' maintenance timer.
-CREATE INDEX documents_gone ON pgkb.documents (updated_at) WHERE status = 'gone';
-
+-- history), then deleted here (the index documents_gone, 020, finds them).
 -- Deletes up to p_limit documents whose status has been gone for longer than p_retention, with whatever chunk,
 -- code-example and page rows of the same source and URL are left. One caller at a time does the work: the
 -- others (every worker calls it periodically) return 0 at once. Returns the number of documents deleted.

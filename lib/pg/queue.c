@@ -8,7 +8,7 @@
 
 /* "Job $id is leased to $owner", for lookups by id. By CHECK jobs_lease, a job with a lease owner and a lease end
  * is running; "state = 'running'" would say the same but would let the planner serve the lookup from the
- * partial index jobs_running, reading every running job (schema/075_group_fence.sql). */
+ * partial index jobs_running, reading every running job (pgkb.complete in schema/001_queue.sql). */
 #define LEASED_TO(owner) "lease_owner = " owner " AND lease_until IS NOT NULL"
 
 const struct pg_stmt queue_claim = {

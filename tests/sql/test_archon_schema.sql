@@ -143,7 +143,7 @@ BEGIN
 		   AND pg_get_constraintdef(oid) = 'UNIQUE (source_id, url)'), 'pgkb.documents UNIQUE (source_id, url)');
 	PERFORM pg_temp.ok(EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = 'pgkb' AND tablename = 'documents'
 	                            AND indexdef LIKE '%(crawl_id, status)%'), 'pgkb.documents index on (crawl_id, status)');
-	-- lookups by (source_id, url) must have no index on source_id alone to be planned onto (078)
+	-- lookups by (source_id, url) must have no index on source_id alone to be planned onto (020)
 	PERFORM pg_temp.ok(NOT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = 'pgkb' AND tablename = 'documents'
 	                                AND indexdef LIKE '%(source_id, status)%'), 'no pgkb.documents index on (source_id, status)');
 	PERFORM pg_temp.ok(enum_range(NULL::task_status)::text = '{todo,doing,review,done}', 'task_status values');

@@ -32,7 +32,7 @@ bool crawl_in_scope(const struct crawl_opts *o, const char *root_host, const cha
 /* Result statements shared by crawl and fetch (appended to a request). crawl_id is decimal text. lock:
  * serialises the crawl job's result transaction with other claims (see schema/040_crawl.sql). claim: urls_json
  * is a JSON array of canonical URLs; its result is the number claimed, or -1 when the crawl takes no more, for
- * good (schema/065_crawl_unlocked.sql). finish: marks the crawl done when nothing of it is queued (the crawl
+ * good (schema/040_crawl.sql). finish: marks the crawl done when nothing of it is queued (the crawl
  * job, under lock). settle: the end of a fetch result; its result is 'done', 'running' or 'recheck' (settle
  * again after the commit). */
 void crawl_add_lock(struct pg_req *w, const char *crawl_id);

@@ -114,7 +114,7 @@ enum {
 static const struct pg_stmt doc_store = {
 	"pgkb_fetch_store",
 	/* by primary key whatever the statistics (no join that could scan documents); each row reads its values
-	 * at its id's position. updated_at set here skips the row trigger (schema/076_documents_updated_at.sql). */
+	 * at its id's position. updated_at set here skips the row trigger (schema/020_pgkb_documents.sql). */
 	"WITH d AS ("
 	" UPDATE pgkb.documents d"
 	"    SET (body, content_type, http_status, etag, last_modified, content_hash, final_url, redirects) ="
@@ -220,7 +220,7 @@ static void on_committed(struct pg_req *req, const struct pg_outcome *out, void 
 	free(a);
 }
 
-/* Commits writes with the job, then settles the crawl (schema/065_crawl_unlocked.sql). */
+/* Commits writes with the job, then settles the crawl (schema/040_crawl.sql). */
 static void fetch_commit(struct fetch *f, struct pg_req *w)
 {
 	struct fetch_after *a = xcalloc(1, sizeof *a);
@@ -270,7 +270,7 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 	fetch_commit(f, w);
 }
 
-/* Claims a page's links (a JSON array; NULL: none) in a transaction of its own (schema/065_crawl_unlocked.sql),
+/* Claims a page's links (a JSON array; NULL: none) in a transaction of its own (schema/040_crawl.sql),
  * then commits the page's result w. The claim need not be atomic with the result: a claimed link is a valid frontier entry with its
  * fetch job whatever becomes of this page, and a retried fetch offers its links again (nothing is claimed
  * twice). Committed first, the new documents are visible to the result's settle step; and kept short, the
@@ -786,7 +786,7 @@ static void on_swept(struct pg_req *req, const struct pg_outcome *out, void *arg
 		log_info("crawl sweep ended %lld crawl(s)", pg_int(out->results[0], 0, 0));
 }
 
-/* Now and then: end the crawls that nothing is left to settle (schema/065_crawl_unlocked.sql). */
+/* Now and then: end the crawls that nothing is left to settle (schema/040_crawl.sql). */
 static void on_sweep_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = t->data;

@@ -28,8 +28,8 @@
 
 #define DIR_MAX_FILES 100000
 
-/* Writes one document (070): $13/$14 the rows' vectors (real[] literals, or NULL to leave them to the embed
- * worker), $15 their model, $16 their dimension. Result column 0: chunked, ready or unchanged. */
+/* Writes one document (schema/030_ingest.sql): $13/$14 the rows' vectors (real[] literals, or NULL to leave them
+ * to the embed worker), $15 their model, $16 their dimension. Result column 0: chunked, ready or unchanged. */
 static const struct pg_stmt ingest_document_stmt = {
 	"pgkb_ingest_document_v",
 	"SELECT * FROM pgkb.ingest_document($1, $2, $3, $4, $5, $6, $7, $8::int, $9::int, $10::jsonb, $11::jsonb, $12,"
