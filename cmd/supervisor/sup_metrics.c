@@ -132,25 +132,30 @@ static void put_histogram(struct buf *b, struct stats_region *r)
 	}
 }
 
+enum worker_gauge { GAUGE_POOL_CONNECTIONS, GAUGE_JOBS_RUNNING };
+
+/* One gauge family with a sample per live worker process. */
+static void put_worker_gauge(struct buf *b, struct stats_region *r, const char *name, const char *help,
+                             enum worker_gauge g)
+{
+	put_family(b, name, "gauge", help);
+	for (int i = 0; i < STATS_WORKERS; i++) {
+		int pid = atomic_load(&r->workers[i].pid);
+		if (!pid)
+			continue;
+		int v = g == GAUGE_POOL_CONNECTIONS ? atomic_load(&r->workers[i].pool_connections)
+		                                    : atomic_load(&r->workers[i].jobs_running);
+		buf_printf(b, "%s{worker_kind=\"%s\",pid=\"%d\"} %d\n", name,
+		           cfg_worker_kind_name((enum cfg_worker_kind)atomic_load(&r->workers[i].worker_kind)), pid, v);
+	}
+}
+
 static void put_workers(struct buf *b, struct stats_region *r)
 {
-	put_family(b, "pgkb_worker_pool_connections", "gauge",
-	           "Database connections of a worker process's pool that are up (besides LISTEN).");
-	for (int i = 0; i < STATS_WORKERS; i++) {
-		int pid = atomic_load(&r->workers[i].pid);
-		if (pid)
-			buf_printf(b, "pgkb_worker_pool_connections{worker_kind=\"%s\",pid=\"%d\"} %d\n",
-			           cfg_worker_kind_name((enum cfg_worker_kind)atomic_load(&r->workers[i].worker_kind)), pid,
-			           atomic_load(&r->workers[i].pool_connections));
-	}
-	put_family(b, "pgkb_worker_jobs_running", "gauge", "Jobs a worker process is running.");
-	for (int i = 0; i < STATS_WORKERS; i++) {
-		int pid = atomic_load(&r->workers[i].pid);
-		if (pid)
-			buf_printf(b, "pgkb_worker_jobs_running{worker_kind=\"%s\",pid=\"%d\"} %d\n",
-			           cfg_worker_kind_name((enum cfg_worker_kind)atomic_load(&r->workers[i].worker_kind)), pid,
-			           atomic_load(&r->workers[i].jobs_running));
-	}
+	put_worker_gauge(b, r, "pgkb_worker_pool_connections",
+	                 "Database connections of a worker process's pool that are up (besides LISTEN).",
+	                 GAUGE_POOL_CONNECTIONS);
+	put_worker_gauge(b, r, "pgkb_worker_jobs_running", "Jobs a worker process is running.", GAUGE_JOBS_RUNNING);
 }
 
 static void put_shared(struct buf *b)

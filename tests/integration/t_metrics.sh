@@ -50,6 +50,9 @@ wait_for "SELECT count(*) = 2 FROM pgkb.jobs WHERE attempts >= 1 AND state = 'qu
 psql -qAtX -c "BEGIN; SELECT txid_current(); SELECT pg_sleep(30); COMMIT;" >/dev/null 2>&1 &
 HOLDER=$!
 T_PIDS+=("$HOLDER")
+# psql may take a moment to start on a loaded machine: the 2.5 s count from when the transaction is open
+wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND query LIKE '%pg_sleep(30)%'" 30 \
+	"the open transaction has started"
 sleep 2.5 # past the completion batching and one maintenance tick
 
 m=$(scrape)

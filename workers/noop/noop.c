@@ -102,6 +102,9 @@ static void noop_run(struct job_run *r)
 		return;
 	}
 	r->state = n;
+	/* The loop's cached time can lag behind ev_time(), from which the job's duration is measured, when the
+	 * loop is busy: without this a 20 ms sleep could end after less than 20 ms of measured duration. */
+	ev_now_update(worker_loop(r->worker));
 	ev_timer_init(&n->timer, on_timer, sleep_ms / 1000.0, 0.);
 	n->timer.data = n;
 	ev_timer_start(worker_loop(r->worker), &n->timer);
