@@ -12,6 +12,7 @@
 #include "lib/crawl/links.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/util/payload.h"
 #include "lib/pg/pgpool.h"
 #include "lib/crawl/sitemap.h"
 #include "lib/crawl/url.h"
@@ -142,16 +143,15 @@ static char *parse_limit(json_t *root, const char *key, long long max, long long
 char *crawl_opts_parse(const char *json, struct crawl_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	json_error_t jerr;
-	json_t *root = json_loads(json, 0, &jerr);
-	if (!json_is_object(root)) {
-		json_decref(root);
+	char *err;
+	json_t *root = payload_object("crawl", json, &err);
+	if (!root) {
 		o->include = xcalloc(1, sizeof *o->include);
 		o->exclude = xcalloc(1, sizeof *o->exclude);
-		return xasprintf("crawl: payload is not a JSON object");
+		return err;
 	}
 	long long depth;
-	char *err = parse_limit(root, "max_depth", 1000, CRAWL_DEFAULT_MAX_DEPTH, &depth);
+	err = parse_limit(root, "max_depth", 1000, CRAWL_DEFAULT_MAX_DEPTH, &depth);
 	o->max_depth = (int)depth;
 	char *e2 = parse_limit(root, "max_pages", 100000000, CRAWL_DEFAULT_MAX_PAGES, &o->max_pages);
 	char *e3 = parse_globs(root, "include", &o->include, &o->n_include);
@@ -464,12 +464,11 @@ static char *parse_meta(json_t *root, struct crawl *c)
 
 static char *crawl_parse(const char *payload, struct crawl *c)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(payload, 0, &jerr);
+	char *err;
+	json_t *root = payload_object("crawl", payload, &err);
 	json_t *u = json_object_get(root, "url");
-	char *err = NULL;
-	if (!json_is_object(root))
-		err = xasprintf("crawl: payload is not a JSON object");
+	if (err) /* the payload is no JSON object: err says why */
+		(void)0;
 	else if (!json_is_string(u) || !(c->url = url_canonical(json_string_value(u))))
 		err = xasprintf("crawl: \"url\" must be an absolute http(s) URL");
 	else if (!(err = crawl_opts_parse(payload, &c->opts)))
