@@ -100,6 +100,9 @@ int polite_start(struct worker *w)
 	o.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
 	o.timeout_ms = cfg->fetch_timeout_ms;
 	o.max_body_bytes = (size_t)cfg->fetch_max_bytes;
+	/* a server trickling its answer would hold the host's politeness slot for the whole crawl.timeout */
+	o.low_speed_bytes = (long)cfg->fetch_low_speed_bytes;
+	o.low_speed_secs = (long)((cfg->fetch_low_speed_time_ms + 999) / 1000);
 	o.max_redirects = cfg->max_redirects;
 	o.allow_private = cfg->allow_private_addresses;
 	o.allow_networks = (const char *const *)cfg->allow_networks;
