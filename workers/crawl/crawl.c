@@ -288,10 +288,24 @@ static char *seeds_json(struct seed *s, size_t n, const struct robots *rules)
 	return js;
 }
 
+/* RFC 9309: robots.txt that stayed unreachable for crawl.robots_retry_for means crawl nothing. The job fails
+ * with the reason, and the crawl with it (crawl_sweep, schema/065_crawl_unlocked.sql), instead of ending
+ * "done" with no document and no word. Returns true when it did. */
+static bool robots_failed(struct crawl *c, const struct robots *rules)
+{
+	if (!robots_unreachable(rules))
+		return false;
+	const char *why = robots_reason(rules);
+	job_fail(crawl_end(c), why ? why : "robots.txt unreachable", true);
+	return true;
+}
+
 static void on_final_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
 	c->rwait = NULL;
+	if (robots_failed(c, rules))
+		return;
 	struct pg_req *w = pg_req_new(NULL, NULL);
 	crawl_add_lock(w, c->crawl_id);
 	char delay[24];
@@ -384,7 +398,7 @@ static void disc_next(struct crawl *c)
 	}
 	if (!c->todo) {
 		c->todo_tail = NULL;
-		robots_lookup(c->url, on_final_robots, c, &c->rwait);
+		robots_lookup_patient(c->url, on_final_robots, c, &c->rwait);
 		return;
 	}
 	if (c->todo->kind == DISC_SITEMAP)
@@ -398,6 +412,8 @@ static void on_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
 	c->rwait = NULL;
+	if (robots_failed(c, rules))
+		return;
 	double delay = robots_crawl_delay(rules);
 	c->robots_delay_ms = delay < 0 ? -1 : (long long)(delay * 1000);
 	if (c->robots_delay_ms > CRAWL_MAX_ROBOTS_DELAY_MS)
@@ -433,7 +449,7 @@ static void on_setup(struct pg_req *req, const struct pg_outcome *out, void *arg
 	snprintf(c->crawl_id, sizeof c->crawl_id, "%s", pg_value(out->results[1], 0, 0));
 	log_info("crawl %s of %s (source %s) started by job %lld", c->crawl_id, c->url, c->source_id, c->run->job.id);
 	seed_add(c, true, c->url, 0);
-	robots_lookup(c->url, on_robots, c, &c->rwait);
+	robots_lookup_patient(c->url, on_robots, c, &c->rwait);
 }
 
 /* ---- payload ---- */

@@ -47,6 +47,7 @@ struct polite_req {
 	struct polite_req *next;
 	char *host;
 	char *token; /* while fetching */
+	size_t body_cap;
 	bool reusable; /* the slot was granted without a delay: it may pass to the next request */
 	double granted_at; /* ev_now() at the slot's grant */
 	bool cancelled;
@@ -109,6 +110,7 @@ int polite_start(struct worker *w)
 	pl.w = w;
 	pl.http = http_client_new(worker_loop(w), &o);
 	set_ua_token(cfg->user_agent);
+	robots_configure(worker_loop(w), cfg->robots_retry_for_ms);
 	return 0;
 }
 
@@ -265,7 +267,8 @@ static void on_http_done(struct http_response *resp, void *arg)
 static void start_transfer(struct polite_req *p, const char *token)
 {
 	p->token = xstrdup(token);
-	struct http_request hr = {.method = HTTP_GET, .url = p->url, .headers = (const char *const *)p->headers};
+	struct http_request hr = {.method = HTTP_GET, .url = p->url, .headers = (const char *const *)p->headers,
+	                          .body_cap = p->body_cap};
 	if (http_request(pl.http, &hr, on_http_done, p) != 0) {
 		release_slot(p->host, p->token, 0);
 		if (!p->cancelled)
@@ -369,6 +372,12 @@ static void gate_kick(struct gate *g)
 
 struct polite_req *polite_get(const char *url, const char *const *headers, polite_cb cb, void *arg)
 {
+	return polite_get_capped(url, headers, 0, cb, arg);
+}
+
+struct polite_req *polite_get_capped(const char *url, const char *const *headers, size_t body_cap, polite_cb cb,
+                                     void *arg)
+{
 	char *host = url_host(url);
 	if (!host || !pl.http) {
 		free(host);
@@ -379,6 +388,7 @@ struct polite_req *polite_get(const char *url, const char *const *headers, polit
 	p->host = host;
 	p->cb = cb;
 	p->arg = arg;
+	p->body_cap = body_cap;
 	size_t n = 0;
 	while (headers && headers[n])
 		n++;
