@@ -105,16 +105,31 @@ CREATE FUNCTION pgkb.schedule_recrawls(p_limit integer DEFAULT 100) RETURNS inte
 LANGUAGE plpgsql AS $$
 DECLARE
 	n integer;
+	bad record;
 BEGIN
 	IF NOT pg_try_advisory_xact_lock(hashtextextended('pgkb.schedule_recrawls', 0)) THEN
 		RETURN 0;
 	END IF;
+	-- update_frequency is days from 0 (never) to 36500; anything else (1e20 days fits no interval and made
+	-- every call raise "timestamp out of range", so that no source was re-crawled) is skipped, with a warning
+	-- naming the source (the first 10 per call)
+	FOR bad IN SELECT s.source_id, s.metadata -> 'update_frequency' AS v
+	             FROM public.archon_sources s
+	            WHERE jsonb_typeof(s.metadata -> 'update_frequency') = 'number'
+	              AND NOT (s.metadata ->> 'update_frequency')::numeric BETWEEN 0 AND 36500
+	            ORDER BY s.source_id LIMIT 10 LOOP
+		RAISE WARNING 'pgkb.schedule_recrawls: source % has metadata.update_frequency %, not a number of days from 0 to 36500; it is not re-crawled',
+			bad.source_id, bad.v;
+	END LOOP;
 	WITH src AS (
 		SELECT s.source_id, s.source_url, s.created_at, s.metadata,
-		       make_interval(secs => (s.metadata ->> 'update_frequency')::numeric * 86400) AS every
+		       -- the CASE keeps a bad value out of make_interval whatever order the planner checks quals in
+		       CASE WHEN (s.metadata ->> 'update_frequency')::numeric BETWEEN 0 AND 36500
+		            THEN make_interval(secs => (s.metadata ->> 'update_frequency')::numeric * 86400) END AS every
 		  FROM public.archon_sources s
 		 WHERE jsonb_typeof(s.metadata -> 'update_frequency') = 'number'
 		   AND (s.metadata ->> 'update_frequency')::numeric > 0
+		   AND (s.metadata ->> 'update_frequency')::numeric <= 36500
 	), last AS (
 		SELECT src.*, lc.root_url, lc.options,
 		       greatest(lc.started_at, lj.created_at, src.created_at) AS last_at

@@ -70,6 +70,7 @@ static int search_embed_remote(const struct cfg *cfg, enum embed_provider p, con
 	int ret = -1;
 	struct embed_result res = EMBED_RESULT_INIT;
 	struct embed_error err = EMBED_ERROR_INIT;
+	err.secret = key; /* masked out of the provider's text before it is cut to length */
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "pgkb: search: embedding the query: %s: %s\n", url, curl_easy_strerror(rc));
 	} else if (embed_wire_response(p, (int)status, resp.data, resp.len, 1, cfg->embed_dimension, &res, &err) != EMBED_OK) {

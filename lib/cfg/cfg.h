@@ -62,6 +62,9 @@ struct cfg {
 	int64_t fetch_timeout_ms;
 	int64_t fetch_connect_timeout_ms;
 	int64_t fetch_max_bytes;
+	int64_t fetch_low_speed_bytes;   /* a fetch slower than this many bytes/s ... (0: no low-speed limit) */
+	int64_t fetch_low_speed_time_ms; /* ... for this long fails (whole seconds: libcurl counts in seconds) */
+	int64_t robots_retry_for_ms;     /* how long an unreachable robots.txt is retried before the crawl fails */
 	int max_redirects;
 	bool allow_private_addresses; /* loopback/private/link-local targets (tests, intranets) */
 	char **allow_networks;        /* NULL-terminated networks (validated by addr_net_parse) whose non-public

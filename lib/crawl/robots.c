@@ -32,6 +32,7 @@ struct robots {
 	struct rules rules;
 	char **sitemaps;
 	size_t n_sitemaps;
+	char *reason; /* why robots.txt is unreachable (robots_unreachable_because), or NULL */
 };
 
 /* Parser state while walking the lines. */
@@ -373,6 +374,18 @@ bool robots_unreachable(const struct robots *r)
 	return r && r->mode == MODE_UNREACHABLE;
 }
 
+struct robots *robots_unreachable_because(const char *reason)
+{
+	struct robots *r = robots_for_status(0);
+	r->reason = xstrdup(reason ? reason : "unreachable");
+	return r;
+}
+
+const char *robots_reason(const struct robots *r)
+{
+	return r ? r->reason : NULL;
+}
+
 void robots_free(struct robots *r)
 {
 	if (!r)
@@ -381,5 +394,6 @@ void robots_free(struct robots *r)
 	for (size_t i = 0; i < r->n_sitemaps; i++)
 		free(r->sitemaps[i]);
 	free(r->sitemaps);
+	free(r->reason);
 	free(r);
 }

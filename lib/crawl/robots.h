@@ -65,6 +65,12 @@ size_t robots_sitemaps(const struct robots *r, const char *const **out);
 /* True for the "unreachable" answer of robots_for_status (disallow everything, retry soon). */
 bool robots_unreachable(const struct robots *r);
 
+/* The unreachable rules (as robots_for_status(0)) with the reason they stand for, a copy of reason ("HTTP 503
+ * for 5 attempts over 5m"), which robots_reason returns: for a fetcher that has given up retrying. */
+struct robots *robots_unreachable_because(const char *reason);
+/* The reason given to robots_unreachable_because, else NULL. */
+const char *robots_reason(const struct robots *r);
+
 /* Frees r and everything it owns; NULL is a no-op. */
 void robots_free(struct robots *r);
 

@@ -28,10 +28,13 @@ struct embed_error {
 	int http_status;        /* 0 when unknown */
 	int64_t retry_after_ms; /* provider's hint (Retry-After header or "try again in 20ms"), -1 when none */
 	char *message;
+	/* Set by the caller before the error is filled (not owned, never printed): the API key, masked out of
+	 * message before it is cut to length (embed_wire.h); NULL when there is none. */
+	const char *secret;
 };
 
 #define EMBED_MESSAGE_MAX 500
-#define EMBED_ERROR_INIT {EMBED_OK, 0, -1, NULL}
+#define EMBED_ERROR_INIT {EMBED_OK, 0, -1, NULL, NULL}
 
 /* The vectors of one successful request: row i (vectors + i * dim) belongs to input i. */
 struct embed_result {

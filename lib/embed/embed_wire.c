@@ -97,10 +97,54 @@ static size_t secret_prefix(const char *s, size_t n, bool word_start)
 	return 0;
 }
 
-char *embed_clean_message(const char *s, size_t n)
+/* Shortest end of a text that is masked when the secret starts there (a shorter one tells nothing). */
+#define SECRET_TAIL_MIN 4
+
+/* Masks, in b, a trailing run that is a prefix of secret (sl bytes) of at least SECRET_TAIL_MIN bytes: what
+ * is left of a key where a text was cut (by the provider, or by a length limit), before position end. */
+static void mask_secret_tail(struct buf *b, size_t end, const char *secret, size_t sl)
+{
+	for (size_t l = sl - 1 < end ? sl - 1 : end; l >= SECRET_TAIL_MIN; l--) {
+		if (memcmp(b->data + end - l, secret, l) != 0)
+			continue;
+		struct buf t = BUF_INIT;
+		buf_append(&t, b->data, end - l);
+		buf_puts(&t, "***");
+		buf_append(&t, b->data + end, b->len - end);
+		buf_free(b);
+		*b = t;
+		return;
+	}
+}
+
+/* Every occurrence of secret (sl bytes, at least SECRET_TAIL_MIN) in b becomes "***", and so does a prefix
+ * of it that ends the text. */
+static void mask_secret(struct buf *b, const char *secret, size_t sl)
+{
+	struct buf t = BUF_INIT;
+	const char *p = buf_str(b), *end = p + b->len, *hit;
+	while ((hit = memmem(p, (size_t)(end - p), secret, sl)) != NULL) {
+		buf_append(&t, p, (size_t)(hit - p));
+		buf_puts(&t, "***");
+		p = hit + sl;
+	}
+	buf_append(&t, p, (size_t)(end - p));
+	buf_free(b);
+	*b = t;
+	mask_secret_tail(b, b->len, secret, sl);
+}
+
+static const char ellipsis[] = "\xE2\x80\xA6";
+
+/* embed_clean_message, also masking secret (NULL: none) everywhere, before the cut to length: a key cut in
+ * two by the cut would otherwise leave its first part behind, unrecognised. */
+static char *clean_message(const char *s, size_t n, const char *secret)
 {
 	struct buf in = BUF_INIT, out = BUF_INIT;
 	utf8_sanitize(s ? s : "", s ? n : 0, &in);
+	size_t sl = secret ? strlen(secret) : 0;
+	if (sl >= SECRET_TAIL_MIN)
+		mask_secret(&in, secret, sl);
 	const char *t = buf_str(&in);
 	size_t m = in.len;
 	for (size_t i = 0; i < m;) {
@@ -127,11 +171,18 @@ char *embed_clean_message(const char *s, size_t n)
 	if (out.len > EMBED_MESSAGE_MAX) {
 		out.len = utf8_floor(out.data, out.len, EMBED_MESSAGE_MAX);
 		out.data[out.len] = '\0';
-		buf_puts(&out, "\xE2\x80\xA6");
+		if (sl >= SECRET_TAIL_MIN)
+			mask_secret_tail(&out, out.len, secret, sl);
+		buf_puts(&out, ellipsis);
 	}
 	while (out.len && out.data[out.len - 1] == ' ')
 		out.data[--out.len] = '\0';
 	return buf_steal(&out);
+}
+
+char *embed_clean_message(const char *s, size_t n)
+{
+	return clean_message(s, n, NULL);
 }
 
 /* Fills *err, taking ownership of msg (cleaned here). */
@@ -140,23 +191,21 @@ static void set_error(struct embed_error *err, enum embed_status st, int http, c
 	free(err->message);
 	err->status = st;
 	err->http_status = http;
-	err->message = embed_clean_message(msg, strlen(msg));
+	err->message = clean_message(msg, strlen(msg), err->secret);
 	free(msg);
 }
 
 void embed_error_redact(struct embed_error *err, const char *secret)
 {
 	size_t sl = secret ? strlen(secret) : 0;
-	if (!err->message || sl < 4)
+	if (!err->message || sl < SECRET_TAIL_MIN)
 		return;
 	struct buf b = BUF_INIT;
-	const char *p = err->message, *hit;
-	while ((hit = strstr(p, secret)) != NULL) {
-		buf_append(&b, p, (size_t)(hit - p));
-		buf_puts(&b, "***");
-		p = hit + sl;
-	}
-	buf_puts(&b, p);
+	buf_puts(&b, err->message);
+	mask_secret(&b, secret, sl);
+	size_t el = sizeof ellipsis - 1; /* a message cut to length ends in an ellipsis: look before it too */
+	if (b.len >= el && memcmp(b.data + b.len - el, ellipsis, el) == 0)
+		mask_secret_tail(&b, b.len - el, secret, sl);
 	free(err->message);
 	err->message = buf_steal(&b);
 }

@@ -24,14 +24,15 @@ char *embed_ollama_request(const char *model, const char *const *texts, const si
  * Returns 0 with *res filled (caller frees with embed_result_free), or -1 with *res empty and *err filled:
  * EMBED_ERR_PROTOCOL (malformed JSON, missing fields, wrong count, bad or duplicate index, non-numeric or
  * non-finite element), EMBED_ERR_DIMENSION (vector length differs from dim), or the classification of an error
- * object found inside the 2xx body. *err must be empty (EMBED_ERROR_INIT) on entry. */
+ * object found inside the 2xx body. *err must be empty (EMBED_ERROR_INIT) on entry, apart from
+ * err->secret: the API key to mask out of every message (see embed.h). */
 int embed_openai_parse(const char *body, size_t len, size_t expect, int dim, struct embed_result *res,
                        struct embed_error *err);
 int embed_ollama_parse(const char *body, size_t len, size_t expect, int dim, struct embed_result *res,
                        struct embed_error *err);
 
 /* Classifies a failed response from either format ({"error":{"message","type","code"}}, {"error":"..."},
- * vLLM's {"message","type","code"}, or no JSON at all) and fills *err (must be empty on entry):
+ * vLLM's {"message","type","code"}, or no JSON at all) and fills *err (empty on entry but for err->secret):
  * insufficient_quota (type or code) or HTTP 402 -> QUOTA; HTTP 429 or a rate_limit type/code -> RATE_LIMITED;
  * 5xx, 408, 425, or an error inside a 2xx body -> SERVER; other 4xx -> CLIENT; anything else -> PROTOCOL.
  * err->message reads "HTTP 429 (rate_limit_exceeded): <provider's message>"; err->retry_after_ms is taken from a
@@ -68,7 +69,9 @@ size_t embed_batch_take(const size_t *tokens, size_t n, size_t max_count, size_t
  * Returns a heap string. */
 char *embed_clean_message(const char *s, size_t n);
 
-/* Masks every occurrence of secret (when at least 4 bytes long) in err->message with "***". */
+/* Masks every occurrence of secret (when at least 4 bytes long) in err->message with "***", and a prefix of it
+ * (4 bytes or more) that ends the message or stands just before the ellipsis of a cut. Messages built while
+ * err->secret is set are masked that way already, before they are cut to length; this is for the rest. */
 void embed_error_redact(struct embed_error *err, const char *secret);
 
 /* Frees what the struct holds and resets it to its _INIT state; safe on an _INIT struct. */

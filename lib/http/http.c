@@ -192,6 +192,14 @@ static size_t xfer_write_cb(char *p, size_t size, size_t n, void *userdata)
 {
 	struct http_xfer *x = userdata;
 	size_t len = size * n, max = x->client->opts.max_body_bytes;
+	if (x->body_cap) { /* keep a prefix; returning less than len ends the transfer (CURLE_WRITE_ERROR) */
+		size_t room = x->body_cap > x->body.len ? x->body_cap - x->body.len : 0;
+		buf_append(&x->body, p, len < room ? len : room);
+		if (len <= room)
+			return len;
+		x->truncated = true;
+		return 0;
+	}
 	if (max && (x->body.len > max || len > max - x->body.len)) {
 		x->too_large = true;
 		return 0;
@@ -247,11 +255,13 @@ static void xfer_set_options(struct http_xfer *x, const struct http_request *req
 	}
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	x->timeout_ms = timeout;
+	x->body_cap = req->body_cap;
 	if (o->low_speed_bytes > 0 && o->low_speed_secs > 0) {
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_secs);
 	}
-	if (o->max_body_bytes)
+	if (o->max_body_bytes && !req->body_cap) /* a capped body is cut, never refused for its announced size */
 		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body_bytes);
 	if (o->ca_info)
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_info);
@@ -339,6 +349,28 @@ int http_request(struct http_client *c, const struct http_request *req, http_don
 	return 0;
 }
 
+/* Which of the three timeouts ended x, with its bound, so that a reader knows what to raise (or what the
+ * server did): curl reports all three as CURLE_OPERATION_TIMEDOUT. The low-speed check ends a transfer that
+ * is connected and still inside its total time; its message ("Operation too slow") is curl's too. */
+static char *timeout_message(struct http_xfer *x)
+{
+	const struct http_client_opts *o = &x->client->opts;
+	curl_off_t total_us = 0, connect_us = 0, got = 0;
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+	curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	bool low_speed_on = o->low_speed_bytes > 0 && o->low_speed_secs > 0;
+	if (low_speed_on && (strstr(x->errbuf, "too slow") ||
+	                     (connect_us > 0 && total_us / 1000 + 500 < (curl_off_t)x->timeout_ms)))
+		return xasprintf("low-speed limit: less than %ld bytes/s for %ld s (%lld bytes received in %.1f s)",
+		                 o->low_speed_bytes, o->low_speed_secs, (long long)got, (double)total_us / 1e6);
+	if (connect_us == 0 && total_us / 1000 + 500 < (curl_off_t)x->timeout_ms)
+		return xasprintf("connect timeout: no connection within %ld ms (%s)", o->connect_timeout_ms,
+		                 x->errbuf[0] ? x->errbuf : "timed out");
+	return xasprintf("total timeout: no complete response within %ld ms (%lld bytes received)", x->timeout_ms,
+	                 (long long)got);
+}
+
 /* Classifies the outcome; returns the heap error message (NULL on success). */
 static char *xfer_outcome(struct http_xfer *x, CURLcode rc, bool cancelled, enum http_error *kind)
 {
@@ -363,7 +395,7 @@ static char *xfer_outcome(struct http_xfer *x, CURLcode rc, bool cancelled, enum
 		*kind = HTTP_ERR_REDIRECTS;
 		return xasprintf("too many redirects: stopped after %ld (max_redirects) at %s",
 		                 o->max_redirects, x->cur_url ? x->cur_url : x->url);
-	case CURLE_OPERATION_TIMEDOUT: *kind = HTTP_ERR_TIMEOUT; break;
+	case CURLE_OPERATION_TIMEDOUT: *kind = HTTP_ERR_TIMEOUT; return timeout_message(x);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT: *kind = HTTP_ERR_CONNECT; break;
 	case CURLE_URL_MALFORMAT:
@@ -392,6 +424,7 @@ static void xfer_fill_response(struct http_xfer *x, CURLcode rc, struct http_res
 	r->retry_after = x->hdr[HTTP_HDR_RETRY_AFTER];
 	r->location = x->hdr[HTTP_HDR_LOCATION];
 	r->body = x->body;
+	r->truncated = x->truncated;
 	memset(&x->body, 0, sizeof x->body);
 	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
 	r->total_time_s = (double)us / 1e6;
@@ -418,6 +451,8 @@ void http_xfer_finish(struct http_xfer *x, CURLcode rc, bool cancelled)
 
 	if (cancelled)
 		rc = CURLE_ABORTED_BY_CALLBACK;
+	else if (x->truncated && rc == CURLE_WRITE_ERROR)
+		rc = CURLE_OK; /* the body_cap prefix is what was asked for */
 	/* A redirect followed to a hop that then failed (refused by the guard, unreachable) got no later status
 	 * line to move it into the chain; curl's count of redirects followed says it was followed. */
 	long followed = 0;

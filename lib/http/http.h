@@ -35,7 +35,7 @@ enum http_error {
 	HTTP_ERR_PRIVATE,   /* target resolved to a non-public address outside allow_networks, allow_private off */
 	HTTP_ERR_TOO_LARGE, /* body exceeds max_body_bytes */
 	HTTP_ERR_REDIRECTS, /* more than max_redirects redirects */
-	HTTP_ERR_TIMEOUT,   /* connect, total or low-speed timeout */
+	HTTP_ERR_TIMEOUT,   /* connect, total or low-speed timeout (the message says which, and its bound) */
 	HTTP_ERR_CONNECT,   /* DNS failure, connection refused or reset while connecting */
 	HTTP_ERR_URL,       /* malformed URL or a scheme other than http/https */
 	HTTP_ERR_OTHER,     /* TLS, protocol or any other transport failure */
@@ -50,6 +50,10 @@ struct http_request {
 	const void *body;           /* POST body (copied), body_len bytes; NULL for none */
 	size_t body_len;
 	long timeout_ms; /* overrides the client's timeout_ms when > 0 */
+	/* > 0: keep the first body_cap bytes of the body and end the transfer there as a success (the response's
+	 * truncated flag says so), in place of the client's max_body_bytes, which fails a larger body: for a file
+	 * of which a prefix is enough (robots.txt) */
+	size_t body_cap;
 };
 
 /* Outcome of one request, valid only during the callback (copy what you keep). */
@@ -66,6 +70,7 @@ struct http_response {
 	const char *content_type, *etag, *last_modified, *retry_after, *location;
 	struct buf body;     /* decoded body with its length (may hold NUL bytes); the callback may take it:
 	                        buf_steal(&resp->body), or copy the struct and zero it */
+	bool truncated;      /* the body is the request's body_cap first bytes of a longer one */
 	double total_time_s;
 	const char *primary_ip; /* address of the last connection used; NULL if none */
 	long num_connects;      /* new connections this request had to open (0: all reused) */

@@ -27,6 +27,9 @@ struct http_xfer {
 	char *url;
 	bool cancel_mark; /* selected by the http_cancel_all in progress */
 	bool too_large;   /* the write callback refused data past max_body_bytes */
+	size_t body_cap;  /* the request's body_cap: data past it is dropped and the transfer ended */
+	bool truncated;   /* ... which happened */
+	long timeout_ms;  /* the total timeout this request runs under */
 	char *refused;    /* private-address refusal message, set by the open-socket callback */
 	long status;      /* status of the response being received (from its status line) */
 	char *cur_url;    /* URL of that response */

@@ -20,6 +20,9 @@ struct html_doc {
 	char *markdown;      /* the text; "" for an empty document (the caller skips it) */
 	size_t markdown_len; /* strlen(markdown) */
 	enum html_format format; /* what the input was read as */
+	/* > 0: the HTML nests deeper than the parser goes (libxml2 stops at 256 elements, a bound on hostile
+	 * input), so the text up to that point is kept and the rest is lost; this is the depth it stopped at */
+	int depth_limit;
 };
 
 /* Converts the HTML html[0..len) to Markdown-like text: headings (#..######), nested lists, pipe tables,

@@ -550,13 +550,56 @@ static char *first_of(char **a, char **b)
 	return clean(r ? r : xstrdup(""));
 }
 
+/* The deepest element nesting under top, counted without recursion. */
+static int element_depth(xmlNode *top)
+{
+	int depth = 0, max = 0;
+	xmlNode *n = top;
+	for (;;) {
+		if (n->type == XML_ELEMENT_NODE && depth > max)
+			max = depth;
+		if (n->children && is_container(n)) {
+			n = n->children;
+			depth++;
+			continue;
+		}
+		while (n != top && !n->next) {
+			n = n->parent;
+			depth--;
+		}
+		if (n == top)
+			return max;
+		n = n->next;
+	}
+}
+
+/* The depth the parser stopped at when the document nests deeper than it goes, else 0. libxml2 (without
+ * XML_PARSE_HUGE, which we keep off: it lifts the bound altogether) ends the parse with "Excessive depth in
+ * document: 256 ..." and keeps the tree it had built; the number is its bound, else the depth of that tree. */
+static int depth_stop(htmlParserCtxtPtr ctxt, htmlDocPtr doc)
+{
+	xmlErrorPtr e = ctxt ? xmlCtxtGetLastError(ctxt) : NULL;
+	const char *m = e && e->message ? strcasestr(e->message, "depth") : NULL;
+	if (!doc || !m)
+		return 0;
+	m += strcspn(m, "0123456789\n");
+	long bound = strtol(m, NULL, 10);
+	if (bound > 0 && bound < 1000000)
+		return (int)bound;
+	int d = element_depth((xmlNode *)doc);
+	return d > 0 ? d : 1;
+}
+
 void html_md_convert(const char *utf8, size_t len, struct html_doc *out)
 {
 	int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
 	           HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC;
 	if (len > INT32_MAX)
 		len = utf8_floor(utf8, len, INT32_MAX);
-	htmlDocPtr doc = htmlReadMemory(utf8, (int)len, NULL, "UTF-8", opts);
+	/* a context of our own, to read the error that ended the parse */
+	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
+	htmlDocPtr doc = ctxt ? htmlCtxtReadMemory(ctxt, utf8, (int)len, NULL, "UTF-8", opts) : NULL;
+	out->depth_limit = depth_stop(ctxt, doc);
 	struct conv c = {.strict = true, .bol = true};
 	if (doc) {
 		walk((xmlNode *)doc, mark_enter, mark_leave, NULL);
@@ -568,6 +611,8 @@ void html_md_convert(const char *utf8, size_t len, struct html_doc *out)
 		}
 		xmlFreeDoc(doc);
 	}
+	if (ctxt)
+		htmlFreeParserCtxt(ctxt);
 	out->title = first_of(&c.title, &c.h1);
 	out->description = first_of(&c.desc, &c.og);
 	out->markdown = clean(buf_steal(&c.out));

@@ -98,6 +98,7 @@ int kbdoc_build(const char *data, size_t len, const char *content_type, const ch
 	out->description = doc.description;
 	out->markdown = doc.markdown;
 	out->markdown_len = doc.markdown_len;
+	out->depth_limit = doc.depth_limit;
 	out->words = (int)textstats_words(doc.markdown, doc.markdown_len);
 	out->chars = (int)textstats_chars(doc.markdown, doc.markdown_len);
 

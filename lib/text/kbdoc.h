@@ -19,6 +19,7 @@ struct kbdoc {
 	char *description; /* never NULL */
 	char *markdown;    /* never NULL; "" for an empty document */
 	size_t markdown_len;
+	int depth_limit; /* > 0: HTML nested deeper than its parser goes; text after this depth is lost (html.h) */
 	int words, chars;
 	int nchunks, ncodes;
 	char *chunks_json; /* [{"n","hash","content","metadata"}…] */

@@ -2,6 +2,9 @@
 """A misbehaving HTTP server for the crawl tests (what nginx cannot do): redirect loops, a lazily streamed
 1 GB body, a one-byte-per-second drip, a page that fails once with 500, redirects to private addresses
 (/private/), and slow pages that count how many requests are in flight at once (/wide/, /wide-max).
+robots.txt answers 404 unless GET /control/robots?MODE sets it to: 503 (always, with Retry-After: 1), 503xN (503 N times, then a
+small robots.txt), huge (600 KiB: "Disallow: /calm/secret" at the top, "Disallow: /calm/two" past 500 KiB).
+/calm/ is a quiet little site for those tests: it links to /calm/two and /calm/secret.
 Usage: crawl_server.py PORT"""
 import sys
 import threading
@@ -10,6 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HITS = {}
 LOCK = threading.Lock()
+ROBOTS = {"mode": "404", "served": 0}
+CALM = b"""<!doctype html><html><head><title>Calm</title></head><body><h1>Calm</h1><p>A quiet page.</p>
+<a href="/calm/two">two</a> <a href="/calm/secret">secret</a></body></html>"""
 WIDE = {"now": 0, "max": 0}  # requests under /wide/ in flight, and the most at once
 WIDE_PAGES = 20
 
@@ -54,9 +60,36 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def robots(self):
+        with LOCK:
+            mode = ROBOTS["mode"]
+            ROBOTS["served"] += 1
+            served = ROBOTS["served"]
+        small = b"User-agent: *\nDisallow: /calm/secret\n"
+        if mode == "503" or (mode.startswith("503x") and served <= int(mode[4:])):
+            # Retry-After: 1, or the politeness gate would space the retries 5 s apart (its default for a 503)
+            self.send_plain(503, b"down for maintenance", "text/plain", [("Retry-After", "1")])
+        elif mode.startswith("503x"):
+            self.send_plain(200, small, "text/plain")
+        elif mode == "huge":
+            pad = b"".join(b"# padding line %06d of a robots.txt far bigger than crawl.max_bytes\n" % i
+                           for i in range(8200))  # about 560 KB
+            self.send_plain(200, small + pad + b"Disallow: /calm/two\n", "text/plain")
+        else:
+            self.send_plain(404, b"not found")
+
     def do_GET(self):
         n = hit(self.path)
-        if self.path == "/":
+        if self.path.startswith("/control/robots?"):
+            with LOCK:
+                ROBOTS["mode"] = self.path.split("?", 1)[1]
+                ROBOTS["served"] = 0
+            self.send_plain(200, b"ok", "text/plain")
+        elif self.path == "/robots.txt":
+            self.robots()
+        elif self.path in ("/calm/", "/calm/two", "/calm/secret"):
+            self.send_plain(200, CALM)
+        elif self.path == "/":
             self.send_plain(200, INDEX)
         elif self.path == "/loop":
             self.send_plain(302, headers=[("Location", "/loop2")])

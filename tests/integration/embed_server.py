@@ -8,6 +8,8 @@ for requests 1, 2, 3, ... (the last entry repeats):
   429[:S]       rate limited, with Retry-After: S when given
   500           server error
   quota         429 insufficient_quota, whose message quotes the API key it was sent (to test redaction)
+  echo401       401 invalid_api_key quoting the bearer token it was sent after 450 characters of text, so
+                that a 500-character cut of the message falls inside the key
   dim:N         200 with N-dimensional vectors
   badjson       200 with a truncated JSON body
   hang          200 headers and half a body, then nothing (until the client gives up)
@@ -101,6 +103,11 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(429, {"error": {"message": "You exceeded your current quota, please check your plan and "
                                        "billing details. (key %s)" % key, "type": "insufficient_quota",
                                        "code": "insufficient_quota"}})
+        elif kind == "echo401":
+            key = auth.replace("Bearer ", "")
+            filler = ("Authentication failed for this request; " * 12)[:450]
+            self.reply(401, {"error": {"message": "%s The key %s is not valid." % (filler, key),
+                                       "type": "invalid_request_error", "code": "invalid_api_key"}})
         elif kind == "badjson":
             self.reply(200, raw=b'{"data": [{"embedding": [0.1, 0.2')
         elif kind == "hang":

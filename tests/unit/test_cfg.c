@@ -858,7 +858,7 @@ TEST(crawl_hosts_dump_reads_back)
 	                        "    \"exact.internal.example\": {delay: 1s}\n"
 	                        "    \"[::1]:9000\": {}\n"
 	                        "    \"bare.example\": {}\n"
-	                        "  max_bytes:");
+	                        "  low_speed_limit:"); /* the key after hosts */
 	ASSERT_INT_EQ(load_yaml(&back, d1, no_env, &err), 0);
 	char *d2 = cfg_dump(&back);
 	ASSERT_STR_EQ(d2, d1);

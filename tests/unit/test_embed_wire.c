@@ -2,6 +2,7 @@
 #include "lib/embed/embed_wire.h"
 #include "testlib.h"
 #include "lib/text/utf8.h"
+#include "lib/util/mem.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -209,6 +210,65 @@ static enum embed_status classify(int http, const char *body, struct embed_error
 {
 	*e = (struct embed_error)EMBED_ERROR_INIT;
 	return embed_classify(http, body, body ? strlen(body) : 0, e);
+}
+
+/* True when text holds any run of 8 or more bytes of key. */
+static bool has_key_piece(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; i + 8 <= kl; i++)
+		if (memmem(text, strlen(text), key + i, 8))
+			return true;
+	return false;
+}
+
+/* A provider echoing the key, as a 401 might: in JSON, in plain text, at the 500-byte cut, cut short. */
+TEST(the_api_key_is_masked_before_the_message_is_cut)
+{
+	/* no "sk-" prefix and characters outside [A-Za-z0-9._-], so no pattern rule would catch it */
+	const char *key = "Zq7+xP/4Lm9=Rt2wKv8!Hs5nJd3Fg6Yb1Cu0Qe";
+	for (size_t pad = 440; pad <= 520; pad++) { /* the key runs across the cut at every offset */
+		struct buf body = BUF_INIT, filler = BUF_INIT;
+		for (size_t i = 0; i < pad; i++)
+			buf_putc(&filler, (char)('a' + i % 26));
+		buf_printf(&body, "{\"error\":{\"message\":\"%s %s is not a valid key\",\"code\":\"invalid_api_key\"}}",
+		           buf_str(&filler), key);
+		struct embed_error e = EMBED_ERROR_INIT;
+		e.secret = key;
+		ASSERT_INT_EQ(embed_classify(401, body.data, body.len, &e), EMBED_ERR_CLIENT);
+		if (has_key_piece(e.message, key))
+			TEST_FAIL_AT("a piece of the key is left at pad %zu: %s", pad, e.message);
+		ASSERT_TRUE(strlen(e.message) <= EMBED_MESSAGE_MAX + 3);
+		embed_error_free(&e);
+		/* plain text, not JSON */
+		buf_reset(&body);
+		buf_printf(&body, "%s Authorization: Bearer %s", buf_str(&filler), key);
+		e = (struct embed_error)EMBED_ERROR_INIT;
+		e.secret = key;
+		embed_classify(401, body.data, body.len, &e);
+		if (has_key_piece(e.message, key))
+			TEST_FAIL_AT("a piece of the key is left in plain text at pad %zu: %s", pad, e.message);
+		embed_error_free(&e);
+		buf_free(&body);
+		buf_free(&filler);
+	}
+	/* the provider cut the key short itself: its first part ends the message */
+	struct embed_error e = EMBED_ERROR_INIT;
+	e.secret = key;
+	const char *cut = "{\"error\":\"bad key Zq7+xP/4Lm9=Rt2\"}";
+	embed_classify(401, cut, strlen(cut), &e);
+	ASSERT_STR_EQ(e.message, "HTTP 401: bad key ***");
+	embed_error_free(&e);
+	/* embed_error_redact, for messages built without the secret: whole keys and a cut one before the "…" */
+	e.message = xasprintf("key %s and again %.12s\xE2\x80\xA6", key, key);
+	embed_error_redact(&e, key);
+	ASSERT_STR_EQ(e.message, "key *** and again ***\xE2\x80\xA6");
+	embed_error_free(&e);
+	/* a short run that merely looks like the key's start is left alone */
+	e.message = xstrdup("ends in Zq7");
+	embed_error_redact(&e, key);
+	ASSERT_STR_EQ(e.message, "ends in Zq7");
+	embed_error_free(&e);
 }
 
 TEST(classify_quota_is_not_rate_limit)

@@ -69,7 +69,7 @@ static struct html_doc convert_fixture(const char *name)
 	free(err);
 	free(data);
 	if (!d.markdown)
-		d = (struct html_doc){xstrdup(""), xstrdup(""), xstrdup(""), 0, HTML_FORMAT_AUTO};
+		d = (struct html_doc){xstrdup(""), xstrdup(""), xstrdup(""), 0, HTML_FORMAT_AUTO, 0};
 	return d;
 }
 
@@ -373,6 +373,30 @@ TEST(deep_nesting_below_the_parser_limit_renders)
 	buf_puts(&in, "bottom");
 	struct html_doc d = convert_str(in.data);
 	ASSERT_STR_EQ(d.markdown, "bottom");
+	ASSERT_INT_EQ(d.depth_limit, 0);
+	html_doc_free(&d);
+	buf_free(&in);
+}
+
+TEST(deep_nesting_past_the_parser_limit_says_so)
+{
+	/* the text before the nest is kept, the limit is reported instead of a silently short (or empty) text */
+	struct buf in = BUF_INIT;
+	buf_puts(&in, "<html><body><p>Before the nest.</p>");
+	for (int i = 0; i < 800000; i++)
+		buf_puts(&in, "<div>");
+	buf_puts(&in, "deep text");
+	struct html_doc d = convert_str(in.data);
+	ASSERT_STR_EQ(d.markdown, "Before the nest.");
+	ASSERT_INT_EQ(d.depth_limit, 256);
+	html_doc_free(&d);
+	buf_reset(&in);
+	for (int i = 0; i < 800000; i++)
+		buf_puts(&in, "<div>");
+	buf_puts(&in, "deep text");
+	d = convert_str(in.data);
+	ASSERT_STR_EQ(d.markdown, "");
+	ASSERT_INT_EQ(d.depth_limit, 256);
 	html_doc_free(&d);
 	buf_free(&in);
 }

@@ -13,6 +13,7 @@
 #include "lib/crawl/links.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/util/payload.h"
 #include "lib/pg/pgpool.h"
 #include "lib/crawl/sitemap.h"
 #include "lib/crawl/url.h"
@@ -53,7 +54,7 @@ static const char *const crawl_stage_names[CRAWL_STAGES] = {
 static const unsigned crawl_next[CRAWL_STAGES] = {
 	[CRAWL_PARSED] = STAGE_BIT(CRAWL_SETUP),
 	[CRAWL_SETUP] = STAGE_BIT(CRAWL_ROBOTS) | STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
-	[CRAWL_ROBOTS] = STAGE_BIT(CRAWL_DISCOVERING) | STAGE_BIT(CRAWL_ABANDONED),
+	[CRAWL_ROBOTS] = STAGE_BIT(CRAWL_DISCOVERING) | STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
 	[CRAWL_DISCOVERING] = STAGE_BIT(CRAWL_SEED_ROBOTS) | STAGE_BIT(CRAWL_ABANDONED),
 	[CRAWL_SEED_ROBOTS] = STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
 };
@@ -174,16 +175,15 @@ static char *parse_limit(json_t *root, const char *key, long long max, long long
 char *crawl_opts_parse(const char *json, struct crawl_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	json_error_t jerr;
-	json_t *root = json_loads(json, 0, &jerr);
-	if (!json_is_object(root)) {
-		json_decref(root);
+	char *err;
+	json_t *root = payload_object("crawl", json, &err);
+	if (!root) {
 		o->include = xcalloc(1, sizeof *o->include);
 		o->exclude = xcalloc(1, sizeof *o->exclude);
-		return xasprintf("crawl: payload is not a JSON object");
+		return err;
 	}
 	long long depth;
-	char *err = parse_limit(root, "max_depth", 1000, CRAWL_DEFAULT_MAX_DEPTH, &depth);
+	err = parse_limit(root, "max_depth", 1000, CRAWL_DEFAULT_MAX_DEPTH, &depth);
 	o->max_depth = (int)depth;
 	char *e2 = parse_limit(root, "max_pages", 100000000, CRAWL_DEFAULT_MAX_PAGES, &o->max_pages);
 	char *e3 = parse_globs(root, "include", &o->include, &o->n_include);
@@ -324,10 +324,24 @@ static char *seeds_json(struct seed *s, size_t n, const struct robots *rules)
 	return js;
 }
 
+/* RFC 9309: robots.txt that stayed unreachable for crawl.robots_retry_for means crawl nothing. The job fails
+ * with the reason, and the crawl with it (crawl_sweep, schema/065_crawl_unlocked.sql), instead of ending
+ * "done" with no document and no word. Returns true when it did. */
+static bool robots_failed(struct crawl *c, const struct robots *rules)
+{
+	if (!robots_unreachable(rules))
+		return false;
+	const char *why = robots_reason(rules);
+	job_fail(crawl_end(c), why ? why : "robots.txt unreachable", true);
+	return true;
+}
+
 static void on_final_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
 	c->job.rwait = NULL;
+	if (robots_failed(c, rules))
+		return;
 	struct pg_req *w = pg_req_new(NULL, NULL);
 	crawl_add_lock(w, c->crawl_id);
 	char delay[24];
@@ -421,7 +435,7 @@ static void disc_next(struct crawl *c)
 	if (!c->todo) {
 		c->todo_tail = NULL;
 		crawl_stage(c, CRAWL_SEED_ROBOTS);
-		robots_lookup(c->url, on_final_robots, c, &c->job.rwait);
+		robots_lookup_patient(c->url, on_final_robots, c, &c->job.rwait);
 		return;
 	}
 	if (c->todo->kind == DISC_SITEMAP)
@@ -435,6 +449,8 @@ static void on_robots(const struct robots *rules, void *arg)
 {
 	struct crawl *c = arg;
 	c->job.rwait = NULL;
+	if (robots_failed(c, rules))
+		return;
 	double delay = robots_crawl_delay(rules);
 	c->robots_delay_ms = delay < 0 ? -1 : (long long)(delay * 1000);
 	if (c->robots_delay_ms > CRAWL_MAX_ROBOTS_DELAY_MS)
@@ -469,7 +485,7 @@ static void on_setup(struct pg_req *req, const struct pg_outcome *out, void *arg
 	log_info("crawl %s of %s (source %s) started by job %lld", c->crawl_id, c->url, c->source_id, c->job.job_id);
 	seed_add(c, true, c->url, 0);
 	crawl_stage(c, CRAWL_ROBOTS);
-	robots_lookup(c->url, on_robots, c, &c->job.rwait);
+	robots_lookup_patient(c->url, on_robots, c, &c->job.rwait);
 }
 
 /* ---- payload ---- */
@@ -500,12 +516,11 @@ static char *parse_meta(json_t *root, struct crawl *c)
 
 static char *crawl_parse(const char *payload, struct crawl *c)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(payload, 0, &jerr);
+	char *err;
+	json_t *root = payload_object("crawl", payload, &err);
 	json_t *u = json_object_get(root, "url");
-	char *err = NULL;
-	if (!json_is_object(root))
-		err = xasprintf("crawl: payload is not a JSON object");
+	if (err) /* the payload is no JSON object: err says why */
+		(void)0;
 	else if (!json_is_string(u) || !(c->url = url_canonical(json_string_value(u))))
 		err = xasprintf("crawl: \"url\" must be an absolute http(s) URL");
 	else if (!(err = crawl_opts_parse(payload, &c->opts)))

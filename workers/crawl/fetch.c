@@ -18,6 +18,7 @@
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
 #include "lib/pg/pgbytea.h"
+#include "lib/util/payload.h"
 #include "lib/pg/pgpool.h"
 #include "lib/crawl/url.h"
 
@@ -742,13 +743,12 @@ static void load_document(struct fetch *f)
 /* Reads the payload; returns NULL or a heap error message. */
 static char *fetch_parse(const char *payload, struct fetch *f)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(payload, 0, &jerr);
-	char *err = NULL;
+	char *err;
+	json_t *root = payload_object("fetch", payload, &err);
 	json_t *cid = json_object_get(root, "crawl_id"), *u = json_object_get(root, "url"),
 	       *d = json_object_get(root, "depth");
-	if (!json_is_object(root))
-		err = xasprintf("fetch: payload is not a JSON object");
+	if (err) /* the payload is no JSON object: err says why */
+		(void)0;
 	else if (!json_is_integer(cid) || json_integer_value(cid) <= 0)
 		err = xasprintf("fetch: \"crawl_id\" must be a positive integer");
 	else if (!json_is_string(u) || !(f->url = url_canonical(json_string_value(u))))

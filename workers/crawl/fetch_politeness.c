@@ -48,6 +48,7 @@ struct polite_req {
 	struct polite_req *next;
 	char *host;
 	char *token; /* while fetching */
+	size_t body_cap;
 	bool reusable; /* the slot was granted without a delay: it may pass to the next request */
 	double granted_at; /* ev_now() at the slot's grant */
 	bool cancelled;
@@ -101,12 +102,16 @@ int polite_start(struct worker *w)
 	o.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
 	o.timeout_ms = cfg->fetch_timeout_ms;
 	o.max_body_bytes = (size_t)cfg->fetch_max_bytes;
+	/* a server trickling its answer would hold the host's politeness slot for the whole crawl.timeout */
+	o.low_speed_bytes = (long)cfg->fetch_low_speed_bytes;
+	o.low_speed_secs = (long)((cfg->fetch_low_speed_time_ms + 999) / 1000);
 	o.max_redirects = cfg->max_redirects;
 	o.allow_private = cfg->allow_private_addresses;
 	o.allow_networks = (const char *const *)cfg->allow_networks;
 	pl.w = w;
 	pl.http = http_client_new(worker_loop(w), &o);
 	set_ua_token(cfg->user_agent);
+	robots_configure(worker_loop(w), cfg->robots_retry_for_ms);
 	return 0;
 }
 
@@ -263,7 +268,8 @@ static void on_http_done(struct http_response *resp, void *arg)
 static void start_transfer(struct polite_req *p, const char *token)
 {
 	p->token = xstrdup(token);
-	struct http_request hr = {.method = HTTP_GET, .url = p->url, .headers = (const char *const *)p->headers};
+	struct http_request hr = {.method = HTTP_GET, .url = p->url, .headers = (const char *const *)p->headers,
+	                          .body_cap = p->body_cap};
 	if (http_request(pl.http, &hr, on_http_done, p) != 0) {
 		release_slot(p->host, p->token, 0);
 		if (!p->cancelled)
@@ -367,6 +373,12 @@ static void gate_kick(struct gate *g)
 
 struct polite_req *polite_get(const char *url, const char *const *headers, polite_cb cb, void *arg)
 {
+	return polite_get_capped(url, headers, 0, cb, arg);
+}
+
+struct polite_req *polite_get_capped(const char *url, const char *const *headers, size_t body_cap, polite_cb cb,
+                                     void *arg)
+{
 	char *host = url_host(url);
 	if (!host || !pl.http) {
 		free(host);
@@ -377,6 +389,7 @@ struct polite_req *polite_get(const char *url, const char *const *headers, polit
 	p->host = host;
 	p->cb = cb;
 	p->arg = arg;
+	p->body_cap = body_cap;
 	size_t n = 0;
 	while (headers && headers[n])
 		n++;

@@ -26,6 +26,9 @@ struct polite_req;
  * polite_cancel is called first. headers: NULL-terminated "Name: value" list or NULL, copied. Returns the
  * handle, or NULL (cb never called) when url has no host. */
 struct polite_req *polite_get(const char *url, const char *const *headers, polite_cb cb, void *arg);
+/* polite_get keeping only the first body_cap bytes of the body (see http_request.body_cap), 0: as polite_get. */
+struct polite_req *polite_get_capped(const char *url, const char *const *headers, size_t body_cap, polite_cb cb,
+                                     void *arg);
 /* Forgets a request: its callback will not run; a transfer under way finishes (and releases its slot) on
  * its own. */
 void polite_cancel(struct polite_req *p);
@@ -37,9 +40,16 @@ struct robots_wait;
 /* *wait is set first: to a handle for robots_wait_cancel while the fetch is under way, else NULL; then cb may
  * run at once (a cache hit; an invalid url gets allow-all rules), and may free the memory *wait lies in. */
 void robots_lookup(const char *url, robots_cb cb, void *arg, struct robots_wait **wait);
+/* robots_lookup for a caller that waits while robots.txt is unreachable (5xx, 429, network error): it is
+ * retried with backoff for up to crawl.robots_retry_for from the first try; cb gets rules that are not
+ * unreachable, or, past the bound, the unreachable ones with robots_reason() saying what failed, how often
+ * and for how long. A cached unreachable answer is tried again. */
+void robots_lookup_patient(const char *url, robots_cb cb, void *arg, struct robots_wait **wait);
 void robots_wait_cancel(struct robots_wait *wt);
 /* Frees the cache (polite_stop calls it once nothing is in flight). */
 void robots_cache_clear(void);
+/* The loop for retry timers and crawl.robots_retry_for (polite_start calls it). */
+void robots_configure(struct ev_loop *loop, int64_t retry_for_ms);
 
 /* The robots.txt product token of the configured User-Agent. */
 const char *polite_ua(void);

@@ -14,6 +14,7 @@
 #include "lib/http/http.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/util/payload.h"
 #include "lib/pg/pgpool.h"
 #include "lib/pg/queue.h"
 #include "lib/embed/vecfmt.h"
@@ -259,23 +260,27 @@ static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *ar
 	ejob_release(j);
 }
 
-/* Reads {"document_id": N}; returns -1 when the payload has no such positive integer. */
-static int embed_parse(const char *payload, long long *id)
+/* Reads {"document_id": N}; returns NULL, or a heap error message. */
+static char *embed_parse(const char *payload, long long *id)
 {
-	json_t *root = json_loads(payload, 0, NULL);
-	json_t *v = json_is_object(root) ? json_object_get(root, "document_id") : NULL;
-	int rc = json_is_integer(v) && json_integer_value(v) > 0 ? 0 : -1;
-	if (rc == 0)
+	char *err;
+	json_t *root = payload_object("embed", payload, &err);
+	json_t *v = json_object_get(root, "document_id");
+	if (!err && !(json_is_integer(v) && json_integer_value(v) > 0))
+		err = xasprintf("embed: the payload must be {\"document_id\": N} with a positive integer N");
+	if (!err)
 		*id = (long long)json_integer_value(v);
 	json_decref(root);
-	return rc;
+	return err;
 }
 
 static void embed_run(struct job_run *r)
 {
 	long long id = 0;
-	if (embed_parse(r->job.payload, &id) != 0) {
-		job_fail(r, "embed: the payload must be {\"document_id\": N} with a positive integer N", true);
+	char *err = embed_parse(r->job.payload, &id);
+	if (err) {
+		job_fail(r, err, true);
+		free(err);
 		return;
 	}
 	struct embed_job *j = xcalloc(1, sizeof *j);

@@ -98,7 +98,7 @@ static void batch_finish(struct embed_batch *b, const struct embed_result *res, 
 
 static void batch_cancelled(struct embed_batch *b)
 {
-	struct embed_error err = {EMBED_ERR_TRANSPORT, 0, -1, (char *)"cancelled"};
+	struct embed_error err = {EMBED_ERR_TRANSPORT, 0, -1, (char *)"cancelled", NULL};
 	batch_finish(b, NULL, &err);
 }
 
@@ -200,6 +200,7 @@ static void on_http_done(struct http_response *resp, void *arg)
 	e->inflight--;
 	struct embed_result res = EMBED_RESULT_INIT;
 	struct embed_error err = EMBED_ERROR_INIT;
+	err.secret = e->api_key; /* masked out of the provider's text before it is cut to length */
 	if (resp->error_kind == HTTP_ERR_CANCELLED) {
 		batch_cancelled(b);
 		engine_dispatch(e);
@@ -242,7 +243,7 @@ static void batch_send(struct embed_engine *e, struct embed_batch *b)
 	e->inflight++;
 	if (http_request(e->http, &req, on_http_done, b) != 0) {
 		e->inflight--;
-		struct embed_error err = {EMBED_ERR_CLIENT, 0, -1, (char *)"the HTTP client refused the request"};
+		struct embed_error err = {EMBED_ERR_CLIENT, 0, -1, (char *)"the HTTP client refused the request", NULL};
 		batch_finish(b, NULL, &err);
 	}
 	free(body);

@@ -20,6 +20,7 @@
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
 #include "lib/pg/pgbytea.h"
+#include "lib/util/payload.h"
 #include "lib/pg/pgpool.h"
 #include "lib/pg/queue.h"
 #include "lib/crawl/url.h"
@@ -136,11 +137,21 @@ static void ingest_one(struct ingest_job *j, const char *source_id, const char *
 		free(err);
 		return;
 	}
+	char *depth_msg = doc.depth_limit ? xasprintf("HTML nested deeper than the parser's limit of %d elements: "
+	                                              "the text after that point is left out", doc.depth_limit)
+	                                  : NULL;
 	if (doc.markdown_len == 0) {
-		fail_not_possible(j, source_id, url, kind, "skipped", "empty document: no text to ingest", hash);
+		char *msg = depth_msg ? xasprintf("empty document: no text to ingest (%s)", depth_msg)
+		                      : xstrdup("empty document: no text to ingest");
+		fail_not_possible(j, source_id, url, kind, "skipped", msg, hash);
+		free(msg);
+		free(depth_msg);
 		kbdoc_free(&doc);
 		return;
 	}
+	if (depth_msg) /* the text up to the limit is ingested: say what was left out */
+		log_warn("ingest job %lld: %s: %s", j->job_id, url, depth_msg);
+	free(depth_msg);
 	char words[16], chars[16], d[16];
 	snprintf(words, sizeof words, "%d", doc.words);
 	snprintf(chars, sizeof chars, "%d", doc.chars);
@@ -354,13 +365,12 @@ static void ingest_path(struct ingest_job *j, const char *path, const char *sour
 static void ingest_run(struct job_run *r)
 {
 	struct ingest_job *j = ingest_job_new(r);
-	json_error_t jerr;
-	json_t *o = json_loads(r->job.payload, 0, &jerr);
-	char *err = NULL;
+	char *err;
+	json_t *o = payload_object("ingest", r->job.payload, &err);
 	const char *path, *content, *url, *title, *source_id;
 	json_t *doc_id = o ? json_object_get(o, "document_id") : NULL;
-	if (!json_is_object(o)) {
-		err = xasprintf("ingest: payload is not a JSON object");
+	if (err) {
+		/* the payload is no JSON object: err says why */
 	} else if (doc_id) {
 		static const char *const keys[] = {"document_id", NULL};
 		if (!(err = check_keys(o, keys)) && (!json_is_integer(doc_id) || json_integer_value(doc_id) <= 0))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lib/util/mem.h"
+#include "lib/util/payload.h"
 #include "workers/noop/noop.h"
 
 #define NOOP_MAX_SLEEP_MS 86400000
@@ -59,13 +60,10 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 /* Reads the payload into n; returns NULL or a heap error message. */
 static char *noop_parse(const char *payload, struct noop *n, long long *sleep_ms)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(payload, 0, &jerr);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return xasprintf("noop: payload is not a JSON object");
-	}
-	char *err = NULL;
+	char *err;
+	json_t *root = payload_object("noop", payload, &err);
+	if (!root)
+		return err;
 	json_t *v = json_object_get(root, "sleep_ms");
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > NOOP_MAX_SLEEP_MS))
 		err = xasprintf("noop: \"sleep_ms\" must be an integer from 0 to %d", NOOP_MAX_SLEEP_MS);
