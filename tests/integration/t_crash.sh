@@ -13,7 +13,14 @@ sup_start "$T_DIR/pgkb.yaml" sup
 wait_for "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name = 'pgkb-noop' AND query LIKE 'LISTEN%'" 20 "workers connected"
 
 pid_of_owner() { # the worker pid that the supervisor started with lease owner $1
-	grep -F "lease owner $1)" "$T_DIR/sup.log" | sed -n 's/.*(pid \([0-9]*\), lease owner.*/\1/p' | tail -n 1
+	# The supervisor logs a start after fork(): on a loaded machine the new worker can claim a job before the
+	# parent has written that line, so wait for it.
+	local pid= deadline=$(( $(date +%s) + 10 ))
+	while [ -z "$pid" ] && [ "$(date +%s)" -le "$deadline" ]; do
+		pid=$(grep -F "lease owner $1)" "$T_DIR/sup.log" | sed -n 's/.*(pid \([0-9]*\), lease owner.*/\1/p' | tail -n 1)
+		[ -n "$pid" ] || sleep 0.1
+	done
+	printf '%s\n' "$pid"
 }
 
 # --- SIGKILL mid-job
