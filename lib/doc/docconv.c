@@ -64,7 +64,7 @@ static void write_all(int fd, const char *p, size_t n)
 
 /* In the child: limits, then the conversion, then the record; _exit skips the parent's atexit handlers and
  * stdio buffers, and leaves its database connections to the parent. */
-static void child_main(int fd, const char *data, size_t len, const struct doc_limits *lim)
+static void child_main(int fd, docconv_fn fn, const char *data, size_t len, const struct doc_limits *lim)
 {
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
@@ -85,7 +85,7 @@ static void child_main(int fd, const char *data, size_t len, const struct doc_li
 #endif
 	struct doc_text doc;
 	char *err = NULL;
-	enum doc_status st = doc_extract(data, len, lim, &doc, &err);
+	enum doc_status st = fn(data, len, lim, &doc, &err);
 	struct buf out = BUF_INIT;
 	docwire_encode(st, err, &doc, &out);
 	write_all(fd, out.data, out.len);
@@ -218,6 +218,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 struct docconv *docconv_start(struct ev_loop *loop, const char *data, size_t len, const struct doc_limits *lim,
                               docconv_cb cb, void *arg)
 {
+	return docconv_start_fn(loop, doc_extract, data, len, lim, cb, arg);
+}
+
+struct docconv *docconv_start_fn(struct ev_loop *loop, docconv_fn fn, const char *data, size_t len,
+                                 const struct doc_limits *lim, docconv_cb cb, void *arg)
+{
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return NULL;
@@ -237,7 +243,7 @@ struct docconv *docconv_start(struct ev_loop *loop, const char *data, size_t len
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], data, len, &c->lim);
+		child_main(fds[1], fn, data, len, &c->lim);
 	}
 	close(fds[1]);
 	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
@@ -290,6 +296,12 @@ static void on_sync_done(struct docconv_result *res, void *arg)
 enum doc_status docconv_run(const char *data, size_t len, const struct doc_limits *lim, struct doc_text *out,
                             char **err)
 {
+	return docconv_run_fn(doc_extract, data, len, lim, out, err);
+}
+
+enum doc_status docconv_run_fn(docconv_fn fn, const char *data, size_t len, const struct doc_limits *lim,
+                               struct doc_text *out, char **err)
+{
 	memset(out, 0, sizeof(*out));
 	*err = NULL;
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
@@ -298,7 +310,7 @@ enum doc_status docconv_run(const char *data, size_t len, const struct doc_limit
 		return DOC_FAILED;
 	}
 	struct sync_state s = {0};
-	if (!docconv_start(loop, data, len, lim, on_sync_done, &s)) {
+	if (!docconv_start_fn(loop, fn, data, len, lim, on_sync_done, &s)) {
 		*err = xasprintf("document converter: cannot fork: %s", strerror(errno));
 		ev_loop_destroy(loop);
 		return DOC_FAILED;

@@ -38,4 +38,13 @@ enum doc_status docconv_run(const char *data, size_t len, const struct doc_limit
 
 void docconv_result_free(struct docconv_result *res);
 
+/* What the child runs: doc_extract, or in tests a stand-in that crashes, spins or allocates, to show the
+ * containment holds. */
+typedef enum doc_status (*docconv_fn)(const char *data, size_t len, const struct doc_limits *lim,
+                                      struct doc_text *out, char **err);
+struct docconv *docconv_start_fn(struct ev_loop *loop, docconv_fn fn, const char *data, size_t len,
+                                 const struct doc_limits *lim, docconv_cb cb, void *arg);
+enum doc_status docconv_run_fn(docconv_fn fn, const char *data, size_t len, const struct doc_limits *lim,
+                               struct doc_text *out, char **err);
+
 #endif

@@ -15,6 +15,8 @@
 
 #define EDGE_LINES 2      /* lines at the top and at the bottom of a page that may be furniture */
 #define FURNITURE_PAGES 3 /* an edge line repeated on this many pages is a running header or footer */
+#define OUTER_PAGES 2     /* as is the very first or last line of this many pages (a chapter's header that
+                           * runs over two pages) */
 #define MAX_LINES 20000   /* per page; the rest of an absurd page is one line */
 
 struct line {
@@ -81,8 +83,8 @@ static bool is_roman(const char *s, size_t n)
 {
 	if (n == 0 || n > 8)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("ivxlcIVXLC", s[i]))
+	for (size_t i = 0; i < n; i++) /* lower case only: "C" or "I" alone may be text */
+		if (!strchr("ivxlc", s[i]))
 			return false;
 	return true;
 }
@@ -115,6 +117,7 @@ struct keyref {
 	char *key;
 	size_t page;
 	struct line *line;
+	bool outer; /* the first or last line of its page */
 };
 
 static int cmp_keyref(const void *a, const void *b)
@@ -144,15 +147,20 @@ static void mark_furniture(struct page *pages, size_t npages)
 				free(key);
 				continue;
 			}
-			refs[nrefs++] = (struct keyref){key, p, l};
+			refs[nrefs++] = (struct keyref){key, p, l, i == 0 || i + 1 == pg->n};
 		}
 	}
 	qsort(refs, nrefs, sizeof(*refs), cmp_keyref);
 	for (size_t i = 0; i < nrefs;) {
-		size_t j = i, distinct = 0;
-		for (; j < nrefs && strcmp(refs[j].key, refs[i].key) == 0; j++)
+		size_t j = i, distinct = 0, outer = 0, last_outer = (size_t)-1;
+		for (; j < nrefs && strcmp(refs[j].key, refs[i].key) == 0; j++) {
 			distinct += j == i || refs[j].page != refs[j - 1].page;
-		if (distinct >= FURNITURE_PAGES)
+			if (refs[j].outer && refs[j].page != last_outer) {
+				outer++;
+				last_outer = refs[j].page;
+			}
+		}
+		if (distinct >= FURNITURE_PAGES || outer >= OUTER_PAGES)
 			for (size_t k = i; k < j; k++)
 				refs[k].line->drop = true;
 		i = j;
@@ -203,7 +211,11 @@ static void put_text(struct docmd *m, const struct page *pg, size_t from, size_t
 		if (l->drop)
 			continue;
 		if (prev) {
-			bool wrapped = width >= 30 && chars(prev) * 4 >= width * 3;
+			/* a full line wraps on, unless it ends a sentence and the next line starts a new one (then it
+			 * may be a paragraph's last line: a line break keeps both readings) */
+			unsigned char end = (unsigned char)prev->s[prev->n - 1], next = (unsigned char)l->s[0];
+			bool sentence = strchr(".:!?", end) && (isupper(next) || isdigit(next));
+			bool wrapped = width >= 30 && chars(prev) * 4 >= width * 3 && !sentence;
 			bool hyphen = wrapped && prev->n >= 2 && prev->s[prev->n - 1] == '-' &&
 			              isalpha((unsigned char)prev->s[prev->n - 2]) && islower((unsigned char)l->s[0]);
 			if (hyphen)
