@@ -32,8 +32,9 @@ struct docconv {
 	ev_timer deadline, reap;
 	pid_t pid;
 	int fd;
-	bool eof, killed_for_time, reaped;
+	bool eof, killed_for_time, flooded, reaped;
 	int wstatus;
+	double cpu; /* seconds of CPU the child used (from wait4) */
 	struct buf in;
 	size_t cap; /* the most bytes a well-behaved child sends */
 	struct doc_limits lim;
@@ -107,10 +108,14 @@ static void finish(struct docconv *c)
 	if (c->killed_for_time) {
 		res.status = DOC_FAILED;
 		res.reason = xasprintf("document conversion timed out after %d ms", c->lim.timeout_ms);
+	} else if (c->flooded) {
+		res.status = DOC_FAILED;
+		res.reason = xasprintf("document converter sent more than %zu bytes", c->cap);
 	} else if (WIFSIGNALED(ws)) {
 		int sig = WTERMSIG(ws);
 		res.status = DOC_FAILED;
-		if (sig == SIGXCPU || sig == SIGKILL)
+		/* SIGXCPU at the soft limit; SIGKILL at the hard one (a second later), else from the OOM killer */
+		if (sig == SIGXCPU || (sig == SIGKILL && c->cpu >= c->lim.cpu_seconds))
 			res.reason = xasprintf("document conversion exceeded its CPU limit of %d s (signal %d, %s)",
 			                       c->lim.cpu_seconds, sig, signal_name(sig));
 		else
@@ -119,9 +124,6 @@ static void finish(struct docconv *c)
 	} else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		res.status = DOC_FAILED;
 		res.reason = xasprintf("document converter failed (exit status %d)", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
-	} else if (c->in.len > c->cap) {
-		res.status = DOC_FAILED;
-		res.reason = xasprintf("document converter sent more than %zu bytes", c->cap);
 	} else if (docwire_decode(c->in.data ? c->in.data : "", c->in.len, &res.status, &res.reason, &res.doc) != 0) {
 		res.status = DOC_FAILED;
 		res.reason = xstrdup("document converter returned a malformed result");
@@ -143,12 +145,20 @@ static void stop_watchers(struct docconv *c)
 	c->fd = -1;
 }
 
+static double tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
 static bool try_reap(struct docconv *c)
 {
 	pid_t r;
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
 	do
-		r = waitpid(c->pid, &c->wstatus, WNOHANG);
+		r = wait4(c->pid, &c->wstatus, WNOHANG, &ru);
 	while (r < 0 && errno == EINTR);
+	c->cpu = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
 	if (r == c->pid || (r < 0 && errno == ECHILD)) {
 		c->reaped = true;
 		return true;
@@ -190,8 +200,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		ssize_t n = read(c->fd, tmp, sizeof(tmp));
 		if (n > 0) {
 			if (c->in.len + (size_t)n > c->cap) { /* a child that lies about its bounds */
-				buf_append(&c->in, tmp, 1);
-				c->in.len = c->cap + 1;
+				c->flooded = true;
 				kill(c->pid, SIGKILL);
 				c->eof = true;
 				break;
