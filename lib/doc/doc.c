@@ -110,13 +110,14 @@ enum doc_status doc_extract(const char *data, size_t len, const struct doc_limit
 	memset(out, 0, sizeof(*out));
 	*err = NULL;
 	enum doc_status st;
-	if (len >= 5 && doc_sniff(data, len < 1024 ? len : 1024) == DOC_FORMAT_PDF) {
+	/* a zip first: one that stores a PDF early holds "%PDF-" in its first KiB too */
+	if (len >= 4 && memcmp(data, "PK\3\4", 4) == 0) {
+		st = read_zip(data, len, &lim, out, err);
+	} else if (doc_sniff(data, len < 1024 ? len : 1024) == DOC_FORMAT_PDF) {
 		out->format = DOC_FORMAT_PDF;
 		st = len > lim.max_pdf_bytes
 		             ? doc_fail(err, DOC_TOO_LARGE, "PDF is %zu bytes (limit %zu)", len, lim.max_pdf_bytes)
 		             : doc_read_pdf(data, len, &lim, out, err);
-	} else if (len >= 4 && memcmp(data, "PK\3\4", 4) == 0) {
-		st = read_zip(data, len, &lim, out, err);
 	} else {
 		st = doc_fail(err, DOC_UNSUPPORTED, "not a PDF, DOCX, PPTX, ODT, ODP or EPUB document");
 	}

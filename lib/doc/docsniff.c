@@ -70,10 +70,9 @@ enum doc_format doc_sniff_zip(struct doczip *z)
 
 enum doc_format doc_sniff(const char *data, size_t len)
 {
-	if (has_pdf_magic(data, len))
-		return DOC_FORMAT_PDF;
-	if (len < 4 || memcmp(data, "PK\3\4", 4) != 0)
-		return DOC_FORMAT_UNKNOWN;
+	bool zip = len >= 4 && memcmp(data, "PK\3\4", 4) == 0;
+	if (!zip) /* a zip may store a PDF early enough to show its header in the first KiB */
+		return has_pdf_magic(data, len) ? DOC_FORMAT_PDF : DOC_FORMAT_UNKNOWN;
 	struct doc_limits lim = {0};
 	doc_limits_default(&lim);
 	enum doc_status st;

@@ -75,6 +75,7 @@ static enum doc_status hang(const char *d, size_t n, const struct doc_limits *l,
 	return DOC_OK;
 }
 
+#ifndef UNDER_ASAN
 static enum doc_status hog(const char *d, size_t n, const struct doc_limits *l, struct doc_text *o, char **e)
 {
 	for (;;) { /* xmalloc aborts when RLIMIT_AS refuses */
@@ -83,6 +84,7 @@ static enum doc_status hog(const char *d, size_t n, const struct doc_limits *l, 
 	}
 	return DOC_OK;
 }
+#endif
 
 /* A child that sends far more than its bound allows (a converter gone wrong). */
 static enum doc_status flood(const char *d, size_t n, const struct doc_limits *l, struct doc_text *o, char **e)
@@ -245,7 +247,9 @@ TEST(fork_cost_per_document_and_page)
 		       "%.2f ms per page; CPU %.2f ms vs %.2f ms: %.2f ms per document\n",
 		       names[i], pages, in * 1e3, out * 1e3, (out - in) * 1e3, (out - in) * 1e3 / (double)pages,
 		       cin * 1e3, cout * 1e3, (cout - cin) * 1e3);
-		ASSERT_TRUE(out - in < 0.25); /* a generous bound: it is about a millisecond on an idle machine */
+		/* CPU, not wall time: on a busy machine the wall clock measures the wait for a core. A generous
+		 * bound (10 to 25 ms here, on a machine where a bare fork costs 2 ms) */
+		ASSERT_TRUE(cout - cin < 0.25);
 		free(data);
 	}
 }
