@@ -252,7 +252,9 @@ TEST(outline_entries_become_headings_where_their_title_is)
 	ASSERT_STR_EQ(d.markdown, "Preface text.\n\n## Getting started\n\nFirst steps.\n\n# Appendix\n\nNo title here.\nMore.");
 	ASSERT_INT_EQ(doc_page_at(&d, offset_of(&d, "# Appendix")), 2);
 	doc_text_free(&d);
-	ASSERT_STR_EQ(pdftext_first_line(pages, 2), "Preface text.");
+	char *first = pdftext_first_line(pages, 2);
+	ASSERT_STR_EQ(first, "Preface text.");
+	free(first);
 }
 
 /* ---- real manuals (Debian's r-doc-pdf), when installed ------------------------------------- */
