@@ -149,6 +149,25 @@ TEST(a_flood_on_the_pipe_is_cut_off)
 	expect_failure(flood, &lim, "sent more than", 10.0);
 }
 
+/* A real PDF that makes poppler spin: form XObjects ten deep, each drawing the next ten times. */
+TEST(a_pdf_bomb_is_stopped)
+{
+	size_t len;
+	char *data = fixture("hostile/form_bomb.pdf", &len);
+	ASSERT_TRUE(data != NULL);
+	struct doc_limits lim = {.cpu_seconds = 2, .timeout_ms = 30000};
+	struct doc_text d;
+	char *err = NULL;
+	double t0 = now_s();
+	ASSERT_INT_EQ(docconv_run(data, len, &lim, &d, &err), DOC_FAILED);
+	ASSERT_TRUE(now_s() - t0 < 30.0);
+	/* the CPU limit, or the memory limit if poppler's allocations reach it first */
+	ASSERT_TRUE(err && (strstr(err, "CPU limit of 2 s") || strstr(err, "memory limit")));
+	printf("  form_bomb.pdf: %s after %.1f s\n", err ? err : "?", now_s() - t0);
+	free(err);
+	free(data);
+}
+
 /* ---- the libev API: several conversions on one loop ---------------------------------------- */
 
 struct slot {

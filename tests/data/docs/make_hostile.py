@@ -101,3 +101,38 @@ docx("hostile/deep.docx",
 # a PDF header followed by garbage
 random.seed(14)
 open("hostile/garbage.pdf", "wb").write(b"%PDF-1.7\n" + bytes(random.getrandbits(8) for _ in range(3000)))
+
+# A PDF bomb for text extraction: form XObject F9 draws F8 ten times, F8 draws F7 ten times, and so on down
+# to F0, which shows a word: 10^9 words from a 2 KiB file. poppler spins (and allocates) on it until the
+# converter's CPU or memory limit stops it.
+def pdf(objects):
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def stream(dict_entries, data):
+    return b"<< %s /Length %d >>\nstream\n%s\nendstream" % (dict_entries, len(data), data)
+
+
+LEVELS = 10
+objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /XObject << /F%d %d 0 R >> >> >>"
+        % (LEVELS - 1, 6 + LEVELS - 1),
+        stream(b"", b"/F%d Do" % (LEVELS - 1)),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+for level in range(LEVELS):  # object 6 + level is F<level>
+    if level == 0:
+        body, res = b"BT /H 12 Tf 72 720 Td (ha) Tj ET", b"<< /Font << /H 5 0 R >> >>"
+    else:
+        body, res = b" ".join([b"/F%d Do" % (level - 1)] * 10), b"<< /XObject << /F%d %d 0 R >> >>" % (level - 1, 6 + level - 1)
+    objs.append(stream(b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources " + res, body))
+open("hostile/form_bomb.pdf", "wb").write(pdf(objs))
