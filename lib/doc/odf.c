@@ -147,7 +147,7 @@ static void slide_heading(struct odf_walk *w)
 
 static char *list_marker(struct odf_walk *w)
 {
-	int d = w->list_depth - 1;
+	int d = w->list_depth > LIST_DEPTH ? LIST_DEPTH - 1 : w->list_depth - 1; /* deeper lists share the last */
 	struct odf_style *ls = NULL;
 	for (int k = d; k >= 0 && !ls; k--) /* a nested list without a style takes its parent's */
 		ls = find_style(w, w->list_style[k]);

@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "lib/doc/doc.h"
+#include "lib/doc/doc_int.h"
+#include "lib/doc/docmd.h"
 #include "lib/doc/docwire.h"
 #include "lib/doc/docxml.h"
 #include "lib/util/buf.h"
@@ -154,6 +156,32 @@ TEST(deep_nesting_is_bounded)
 	ASSERT_INT_EQ(o.st, DOC_TOO_LARGE);
 	ASSERT_STR_CONTAINS(o.err, "nested deeper than 4 elements");
 	done(&o);
+}
+
+/* Lists nested deeper than the readers track (ODF keeps ten levels) stay in bounds: deeper items share the
+ * deepest level's marker. */
+TEST(lists_nested_past_the_tracked_depth)
+{
+	struct buf x = BUF_INIT;
+	buf_puts(&x, "<office:document-content xmlns:office=\"" NS_OFFICE "\" xmlns:text=\"" NS_TEXT "\">"
+	              "<office:body><office:text>");
+	for (int i = 0; i < 14; i++)
+		buf_puts(&x, "<text:list><text:list-item><text:p>item</text:p>");
+	for (int i = 0; i < 14; i++)
+		buf_puts(&x, "</text:list-item></text:list>");
+	buf_puts(&x, "</office:text></office:body></office:document-content>");
+	struct doc_limits lim = {0};
+	doc_limits_default(&lim);
+	struct docmd m;
+	docmd_init(&m, 1 << 20);
+	char *err = NULL;
+	ASSERT_INT_EQ(odf_content_xml(x.data, x.len, &lim, &m, &err), DOC_OK);
+	struct doc_text d = {0};
+	docmd_finish(&m, &d);
+	ASSERT_STR_CONTAINS(d.markdown, "- item\n  - item\n");
+	ASSERT_STR_CONTAINS(d.markdown, "                - item\n                - item"); /* depth 8 and on */
+	doc_text_free(&d);
+	buf_free(&x);
 }
 
 /* The reader on its own: an internal subset is refused before any entity is referenced, with no file or
