@@ -155,14 +155,14 @@ TEST(a_pdf_bomb_is_stopped)
 	size_t len;
 	char *data = fixture("hostile/form_bomb.pdf", &len);
 	ASSERT_TRUE(data != NULL);
-	struct doc_limits lim = {.cpu_seconds = 2, .timeout_ms = 30000};
+	struct doc_limits lim = {.cpu_seconds = 1, .timeout_ms = 30000};
 	struct doc_text d;
 	char *err = NULL;
 	double t0 = now_s();
 	ASSERT_INT_EQ(docconv_run(data, len, &lim, &d, &err), DOC_FAILED);
 	ASSERT_TRUE(now_s() - t0 < 30.0);
 	/* the CPU limit, or the memory limit if poppler's allocations reach it first */
-	ASSERT_TRUE(err && (strstr(err, "CPU limit of 2 s") || strstr(err, "memory limit")));
+	ASSERT_TRUE(err && (strstr(err, "CPU limit of 1 s") || strstr(err, "memory limit")));
 	printf("  form_bomb.pdf: %s after %.1f s\n", err ? err : "?", now_s() - t0);
 	free(err);
 	free(data);
@@ -261,7 +261,7 @@ TEST(fork_cost_per_document_and_page)
 		doc_text_free(&d);
 		double cin, cout;
 		per_call(data, len, true, 2, &cin); /* warm up: page cache, lazy symbol binding */
-		double in = per_call(data, len, false, 20, &cin), out = per_call(data, len, true, 20, &cout);
+		double in = per_call(data, len, false, 10, &cin), out = per_call(data, len, true, 10, &cout);
 		printf("  %s (%zu pages): wall in process %.2f ms, contained %.2f ms: fork cost %.2f ms per document, "
 		       "%.2f ms per page; CPU %.2f ms vs %.2f ms: %.2f ms per document\n",
 		       names[i], pages, in * 1e3, out * 1e3, (out - in) * 1e3, (out - in) * 1e3 / (double)pages,
