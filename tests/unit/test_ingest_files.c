@@ -162,6 +162,21 @@ TEST(a_walk_names_its_file_count_bound)
 	ingest_target_free(t);
 }
 
+TEST(a_stopping_worker_ends_a_walk_early)
+{
+	setup();
+	char p[512];
+	snprintf(p, sizeof p, "%s/docs", root);
+	char *roots[] = {root, NULL};
+	struct ingest_target *t = ingest_target_new(p, roots, 1000);
+	int stop = 1;
+	t->stop = &stop;
+	ingest_target_prepare(t);
+	ASSERT_INT_EQ(t->kind, INGEST_TARGET_ERROR);
+	ASSERT_STR_CONTAINS(t->err, "the worker is stopping");
+	ingest_target_free(t);
+}
+
 TEST(the_fence_keeps_its_readable_reasons)
 {
 	setup();

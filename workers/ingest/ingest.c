@@ -439,6 +439,7 @@ static char *check_keys(json_t *o, const char *const *allowed)
  * renewing leases, serving other jobs and answering SIGTERM. (Chunked reads on the loop would bound a read's
  * slices but not a directory walk or a stalled read() on a network file system.) */
 static struct offload *file_thread;
+static int file_thread_stop; /* set (atomically) when the worker stops: walks and reads in progress end early */
 
 struct path_job {
 	struct job_run *run;
@@ -481,6 +482,7 @@ static void ingest_path(struct job_run *r, const char *path, const char *source_
 	p->run = r;
 	p->target = ingest_target_new(path, cfg->ingest_roots, cfg->max_document_bytes);
 	p->source_id = source_id ? xstrdup(source_id) : NULL;
+	p->target->stop = &file_thread_stop;
 	offload_submit(file_thread, prepare_path, on_path_ready, p);
 }
 
@@ -526,6 +528,7 @@ static void ingest_run(struct job_run *r)
 
 static int ingest_start(struct worker *w)
 {
+	file_thread_stop = 0;
 	file_thread = offload_new(worker_loop(w));
 	if (!file_thread) {
 		log_error("ingest: cannot start the file thread");
@@ -536,6 +539,7 @@ static int ingest_start(struct worker *w)
 
 static void ingest_stop(struct worker *w)
 {
+	__atomic_store_n(&file_thread_stop, 1, __ATOMIC_RELAXED);
 	offload_free(file_thread); /* a task left is handed back as not run: its job was abandoned */
 	file_thread = NULL;
 	ingest_fold_stop();

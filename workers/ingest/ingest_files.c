@@ -128,6 +128,11 @@ static char *human_bytes(int64_t n)
 	return xasprintf("%lld bytes", (long long)n);
 }
 
+static bool stopping(const struct ingest_target *t)
+{
+	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
+}
+
 /* Reads the regular file fd (st: its fstat) within max_bytes. */
 static int read_file(struct ingest_target *t, int fd, const struct stat *st)
 {
@@ -141,8 +146,13 @@ static int read_file(struct ingest_target *t, int fd, const struct stat *st)
 	struct buf b = BUF_INIT;
 	char chunk[65536];
 	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0 && (int64_t)b.len <= t->max_bytes)
+	while (!stopping(t) && (n = read(fd, chunk, sizeof chunk)) > 0 && (int64_t)b.len <= t->max_bytes)
 		buf_append(&b, chunk, (size_t)n);
+	if (stopping(t)) {
+		t->err = xasprintf("cannot read %s: the worker is stopping", t->path);
+		buf_free(&b);
+		return -1;
+	}
 	if (n < 0 || (int64_t)b.len > t->max_bytes) {
 		t->err = n < 0 ? xasprintf("cannot read %s: %s", t->path, strerror(errno))
 		               : xasprintf("file grew past ingest.max_document_bytes while being read");
@@ -217,7 +227,7 @@ static void walk_dir(struct walk *w, int dfd, const char *dir, int depth)
 		return;
 	}
 	struct dirent *e;
-	while (!w->full && (e = readdir(d))) {
+	while (!w->full && !stopping(w->t) && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		char *p = strcmp(dir, "/") == 0 ? xasprintf("/%s", e->d_name) : xasprintf("%s/%s", dir, e->d_name);
@@ -329,6 +339,10 @@ void ingest_target_prepare(struct ingest_target *t)
 		for (int i = 0; i < SKIP_N; i++)
 			free(w.first[i]);
 		t->kind = INGEST_TARGET_DIR;
+		if (stopping(t)) { /* a partial listing is no listing: the job runs again elsewhere */
+			t->kind = INGEST_TARGET_ERROR;
+			t->err = xasprintf("the walk of %s was stopped: the worker is stopping", t->resolved);
+		}
 		return;
 	}
 	t->kind = read_file(t, fd, &st) == 0 ? INGEST_TARGET_FILE : INGEST_TARGET_READ_ERROR;

@@ -28,6 +28,7 @@ struct ingest_target {
 	int64_t max_bytes;  /* ingest.max_document_bytes */
 	size_t max_files;   /* INGEST_DIR_MAX_FILES (tests may lower it) */
 	int max_depth;      /* INGEST_WALK_MAX_DEPTH */
+	const int *stop;    /* when set and non-zero (read atomically), a walk or read ends early: the worker stops */
 
 	enum ingest_target_kind kind;
 	char *resolved;     /* the path with its symbolic links resolved, inside a root */
