@@ -194,8 +194,8 @@ static void ingest_file(struct job_run *r, const struct ingest_target *t, const 
 }
 
 /* {"path": DIR}: one ingest job per file under it, enqueued in batches of FAN_OUT_BATCH jobs, each batch its
- * own transaction. One INSERT of every file took one advisory lock per row in the dedupe trigger and ran out of
- * the server's lock table (max_locks_per_transaction) at about 20,000 files, failing unrelated queries too. A
+ * own transaction. One INSERT of every file took one advisory lock per row in the dedupe trigger and, with 100,000
+ * files, ran a default server's lock table (max_locks_per_transaction) out of room, failing unrelated queries. A
  * batch is idempotent (a file's job has the dedupe key ingest:SOURCE:md5(PATH)), so a directory job retried
  * after some batches committed enqueues no file twice while those jobs are queued or running. The directory
  * job completes after its last batch, with the source row and, when the walk left anything, the reason in its
@@ -231,7 +231,7 @@ static void fan_out_finish(struct fan_out *f)
 		buf_printf(&note, "%s%zu names that are not valid UTF-8", note.len ? "; " : "", f->invalid);
 	char *dir_url = xasprintf("file://%s", resolved);
 	struct pg_req *w = writes_new();
-	pg_req_addl(w, &ingest_ensure_source, f->source_id, dir_url, resolved); /* titled by its directory */
+	pg_req_addl(w, &ingest_ensure_source, f->source_id, dir_url, resolved); /* for a directory without files */
 	if (note.len) {
 		char id[32];
 		snprintf(id, sizeof id, "%lld", r->job.id);
@@ -288,6 +288,11 @@ static void fan_out_next(struct fan_out *f)
 	f->next = end;
 	struct pg_req *req = pg_req_new(on_fan_out_batch, f);
 	pg_req_addl(req, &queue_async_commit);
+	if (f->from == 0) { /* the source exists, titled by its directory, before its files' jobs can run */
+		char *dir_url = xasprintf("file://%s", f->target->resolved);
+		pg_req_addl(req, &ingest_ensure_source, f->source_id, dir_url, f->target->resolved);
+		free(dir_url);
+	}
 	pg_req_addl(req, &ingest_fan_out, list, f->source_id);
 	free(list);
 	pool_submit(worker_pool(f->run->worker), req);
