@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "lib/embed/embed.h"
 #include "lib/embed/embed_builtin.h"
@@ -17,8 +16,10 @@
 #include "workers/ingest/ingest_job.h"
 #include "workers/ingest/ingest_write.h"
 #include "lib/text/kbdoc.h"
+#include "lib/util/buf.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
+#include "lib/util/offload.h"
 #include "lib/pg/pgbytea.h"
 #include "lib/util/payload.h"
 #include "lib/pg/pgpool.h"
@@ -26,8 +27,6 @@
 #include "lib/crawl/url.h"
 #include "lib/text/utf8.h"
 #include "lib/embed/vecfmt.h"
-
-#define DIR_MAX_FILES 100000
 
 /* Writes one document (schema/030_ingest.sql): $13/$14 the rows' vectors (real[] literals, or NULL to leave them
  * to the embed worker), $15 their model, $16 their dimension. Result column 0: chunked, ready or unchanged. */
@@ -59,12 +58,20 @@ static const struct pg_stmt ingest_ensure_source = {
 	3,
 };
 
-/* One ingest job per file of a directory, in the directory job's completion. */
+/* One ingest job per file of a directory batch (FAN_OUT_BATCH). */
 static const struct pg_stmt ingest_fan_out = {
 	"pgkb_ingest_fan_out",
 	"INSERT INTO pgkb.jobs (kind, payload, dedupe_key)"
 	" SELECT 'ingest', jsonb_build_object('path', p, 'source_id', $2::text), 'ingest:' || $2 || ':' || md5(p)"
 	"   FROM jsonb_array_elements_text($1::jsonb) AS p",
+	2,
+};
+
+/* What a directory job's walk left out, in its history row: the job succeeded, and this says what it did not
+ * cover and why. The completion moves the job to pgkb.job_history before the writes that follow it run. */
+static const struct pg_stmt ingest_dir_note = {
+	"pgkb_ingest_dir_note",
+	"UPDATE pgkb.job_history SET last_error = $2 WHERE id = $1::bigint AND state = 'succeeded'",
 	2,
 };
 
@@ -175,9 +182,10 @@ static void ingest_one(struct ingest_job *j, const char *source_id, const char *
 	kbdoc_free(&doc);
 }
 
-/* {"path": FILE}: one file. */
-static void ingest_file(struct ingest_job *j, const char *resolved, const char *source_id)
+/* {"path": FILE}: one file, read on the file thread. */
+static void ingest_file(struct ingest_job *j, const struct ingest_target *t, const char *source_id)
 {
+	const char *resolved = t->resolved;
 	char *owned_source = NULL;
 	if (!source_id) {
 		char *dir = xstrdup(resolved);
@@ -188,51 +196,138 @@ static void ingest_file(struct ingest_job *j, const char *resolved, const char *
 		free(dir);
 	}
 	char *url = xasprintf("file://%s", resolved);
-	char *data = NULL, *err = NULL;
-	size_t len = 0;
-	if (ingest_read_file(resolved, worker_cfg(j->run->worker)->max_document_bytes, &data, &len, &err) != 0) {
-		fail_not_possible(j, source_id, url, "file", "failed", err, NULL);
-		free(err);
+	if (t->kind == INGEST_TARGET_READ_ERROR) {
+		fail_not_possible(j, source_id, url, "file", "failed", t->err, NULL);
 	} else {
 		char h[HASH_HEX_LEN + 1];
-		input_hash(worker_cfg(j->run->worker), data, len, h);
-		ingest_one(j, source_id, url, "file", data, len, NULL, resolved, h, url);
-		free(data);
+		input_hash(worker_cfg(j->run->worker), t->data, t->len, h);
+		ingest_one(j, source_id, url, "file", t->data, t->len, NULL, resolved, h, url);
 	}
 	free(url);
 	free(owned_source);
 }
 
-/* {"path": DIR}: one ingest job per file under it, enqueued with the directory job's completion. */
-static void ingest_dir(struct ingest_job *j, const char *resolved, const char *source_id)
+/* {"path": DIR}: one ingest job per file under it, enqueued in batches of FAN_OUT_BATCH jobs, each batch its
+ * own transaction. One INSERT of every file took one advisory lock per row in the dedupe trigger and, with 100,000
+ * files, ran a default server's lock table (max_locks_per_transaction) out of room, failing unrelated queries. A
+ * batch is idempotent (a file's job has the dedupe key ingest:SOURCE:md5(PATH)), so a directory job retried
+ * after some batches committed enqueues no file twice while those jobs are queued or running. The directory
+ * job completes after its last batch, with the source row and, when the walk left anything, the reason in its
+ * history's last_error. */
+#define FAN_OUT_BATCH 1000
+
+struct fan_out {
+	struct ingest_job *job;
+	struct ingest_target *target;
+	char *source_id;
+	json_t *names; /* the listed paths as JSON strings; names that are not valid UTF-8 are left out */
+	size_t from, next; /* the batch in flight: names[from, next) */
+	size_t invalid;
+};
+
+static void fan_out_free(struct fan_out *f)
 {
-	char *owned_source = source_id ? NULL : dir_source_id(resolved);
-	if (!source_id)
-		source_id = owned_source;
-	char **paths = NULL;
-	size_t n = ingest_list_dir(resolved, worker_cfg(j->run->worker)->ingest_roots, DIR_MAX_FILES, &paths);
-	json_t *arr = json_array();
-	size_t skipped = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *s = json_string(paths[i]); /* NULL for a name that is not valid UTF-8 */
-		if (s)
-			json_array_append_new(arr, s);
-		else
-			skipped++;
-	}
-	char *list = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
+	ingest_target_free(f->target);
+	free(f->source_id);
+	json_decref(f->names);
+	free(f);
+}
+
+static void fan_out_finish(struct fan_out *f)
+{
+	struct ingest_job *j = f->job;
+	const char *resolved = f->target->resolved;
+	size_t n = json_array_size(f->names);
+	struct buf note = BUF_INIT;
+	if (f->target->skipped)
+		buf_printf(&note, "%s", f->target->skipped);
+	if (f->invalid)
+		buf_printf(&note, "%s%zu names that are not valid UTF-8", note.len ? "; " : "", f->invalid);
 	char *dir_url = xasprintf("file://%s", resolved);
 	struct pg_req *w = writes_new();
-	pg_req_addl(w, &ingest_ensure_source, source_id, dir_url, resolved); /* titled by its directory */
-	pg_req_addl(w, &ingest_fan_out, list, source_id);
-	log_info("ingest job %lld: %s: %zu files to ingest into source %s%s", j->job_id, resolved, n - skipped,
-	         source_id, skipped ? " (some names are not valid UTF-8 and were skipped)" : "");
-	free(list);
+	pg_req_addl(w, &ingest_ensure_source, f->source_id, dir_url, resolved); /* for a directory without files */
+	if (note.len) {
+		char id[32];
+		snprintf(id, sizeof id, "%lld", j->job_id);
+		char *msg = xasprintf("%zu files enqueued; left out: %s", n, buf_str(&note));
+		pg_req_addl(w, &ingest_dir_note, id, msg);
+		log_info("ingest job %lld: %s: %s", j->job_id, resolved, msg);
+		free(msg);
+	}
+	log_info("ingest job %lld: %s: %zu files to ingest into source %s", j->job_id, resolved, n, f->source_id);
+	buf_free(&note);
 	free(dir_url);
-	ingest_free_list(paths, n);
-	free(owned_source);
+	fan_out_free(f);
 	ingest_write_submit(j, w, false);
+}
+
+static void fan_out_next(struct fan_out *f);
+
+static void on_fan_out_batch(struct pg_req *req, const struct pg_outcome *out, void *arg)
+{
+	struct fan_out *f = arg;
+	struct ingest_job *j = f->job;
+	if (j->stage == INGEST_ABANDONED) {
+		fan_out_free(f);
+		ingest_job_drop(j);
+		return;
+	}
+	size_t n = json_array_size(f->names);
+	if (!out->ok) {
+		char *e = xasprintf("ingest: enqueuing files %zu-%zu of %zu of %s: %s", f->from + 1, f->next, n,
+		                    f->target->resolved, out->error);
+		fan_out_free(f);
+		job_fail(ingest_end(j), e, false); /* retried: the batches that committed are not enqueued twice */
+		free(e);
+		return;
+	}
+	log_info("ingest job %lld: %s: enqueued %zu of %zu files", j->job_id, f->target->resolved, f->next, n);
+	fan_out_next(f);
+}
+
+static void fan_out_next(struct fan_out *f)
+{
+	size_t n = json_array_size(f->names);
+	if (f->next >= n) {
+		fan_out_finish(f);
+		return;
+	}
+	size_t end = f->next + FAN_OUT_BATCH < n ? f->next + FAN_OUT_BATCH : n;
+	json_t *batch = json_array();
+	for (size_t i = f->next; i < end; i++)
+		json_array_append(batch, json_array_get(f->names, i));
+	char *list = json_dumps(batch, JSON_COMPACT);
+	json_decref(batch);
+	f->from = f->next;
+	f->next = end;
+	struct pg_req *req = pg_req_new(on_fan_out_batch, f);
+	pg_req_addl(req, &queue_async_commit);
+	if (f->from == 0) { /* the source exists, titled by its directory, before its files' jobs can run */
+		char *dir_url = xasprintf("file://%s", f->target->resolved);
+		pg_req_addl(req, &ingest_ensure_source, f->source_id, dir_url, f->target->resolved);
+		free(dir_url);
+	}
+	pg_req_addl(req, &ingest_fan_out, list, f->source_id);
+	free(list);
+	pool_submit(worker_pool(f->job->run->worker), req);
+}
+
+static void ingest_dir(struct ingest_job *j, struct ingest_target *t, const char *source_id)
+{
+	ingest_stage(j, INGEST_ENQUEUING);
+	struct fan_out *f = xcalloc(1, sizeof *f);
+	f->job = j;
+	f->target = t;
+	f->source_id = source_id ? xstrdup(source_id) : dir_source_id(t->resolved);
+	f->names = json_array();
+	for (size_t i = 0; i < t->npaths; i++) {
+		json_t *s = json_string(t->paths[i]); /* NULL for a name that is not valid UTF-8 */
+		if (s)
+			json_array_append_new(f->names, s);
+		else
+			f->invalid++;
+	}
+	fan_out_next(f);
 }
 
 static void on_document_read(struct pg_req *req, const struct pg_outcome *out, void *arg)
@@ -342,24 +437,58 @@ static char *check_keys(json_t *o, const char *const *allowed)
 	return NULL;
 }
 
+/* Path jobs open, read and walk their files on this process's file thread: a directory of 100,000 files takes
+ * seconds to walk, and a file on a slow or hung file system may take any time to read, while the loop must keep
+ * renewing leases, serving other jobs and answering SIGTERM. (Chunked reads on the loop would bound a read's
+ * slices but not a directory walk or a stalled read() on a network file system.) */
+static struct offload *file_thread;
+static int file_thread_stop; /* set (atomically) when the worker stops: walks and reads in progress end early */
+
+struct path_job {
+	struct ingest_job *job;
+	struct ingest_target *target;
+	char *source_id;
+};
+
+static void on_path_ready(void *arg)
+{
+	struct path_job *p = arg;
+	struct ingest_job *j = p->job;
+	struct ingest_target *t = p->target;
+	if (j->stage == INGEST_ABANDONED) {
+		ingest_target_free(t);
+		ingest_job_drop(j);
+	} else if (t->kind == INGEST_TARGET_ERROR) {
+		char *msg = xasprintf("ingest: %s", t->err ? t->err : "stopped before the path was read");
+		job_fail(ingest_end(j), msg, t->err != NULL);
+		free(msg);
+		ingest_target_free(t);
+	} else if (t->kind == INGEST_TARGET_DIR) {
+		ingest_dir(j, t, p->source_id); /* takes t */
+	} else {
+		ingest_stage(j, INGEST_CONVERTING);
+		ingest_file(j, t, p->source_id);
+		ingest_target_free(t);
+	}
+	free(p->source_id);
+	free(p);
+}
+
+static void prepare_path(void *arg)
+{
+	ingest_target_prepare(((struct path_job *)arg)->target);
+}
+
 static void ingest_path(struct ingest_job *j, const char *path, const char *source_id)
 {
-	char *err = NULL;
-	char *resolved = ingest_resolve(path, worker_cfg(j->run->worker)->ingest_roots, &err);
-	if (!resolved) {
-		char *msg = xasprintf("ingest: %s", err);
-		job_fail(ingest_end(j), msg, true);
-		free(msg);
-		free(err);
-		return;
-	}
-	ingest_stage(j, INGEST_CONVERTING);
-	struct stat st;
-	if (stat(resolved, &st) == 0 && S_ISDIR(st.st_mode))
-		ingest_dir(j, resolved, source_id);
-	else
-		ingest_file(j, resolved, source_id);
-	free(resolved);
+	const struct cfg *cfg = worker_cfg(j->run->worker);
+	struct path_job *p = xcalloc(1, sizeof *p);
+	p->job = j;
+	p->target = ingest_target_new(path, cfg->ingest_roots, cfg->max_document_bytes);
+	p->source_id = source_id ? xstrdup(source_id) : NULL;
+	p->target->stop = &file_thread_stop;
+	ingest_stage(j, INGEST_READING);
+	offload_submit(file_thread, prepare_path, on_path_ready, p);
 }
 
 static void ingest_run(struct job_run *r)
@@ -409,8 +538,8 @@ static void ingest_abandon(struct job_run *r)
 	struct ingest_job *j = r->state;
 	r->state = NULL;
 	j->run = NULL; /* the worker frees r after this call */
-	if (j->stage == INGEST_READING) {
-		ingest_stage(j, INGEST_ABANDONED);
+	if (j->stage == INGEST_READING || j->stage == INGEST_ENQUEUING) {
+		ingest_stage(j, INGEST_ABANDONED); /* the read's or the batch's callback frees it */
 		return;
 	}
 	if (j->stage == INGEST_WAITING)
@@ -420,11 +549,20 @@ static void ingest_abandon(struct job_run *r)
 
 static int ingest_start(struct worker *w)
 {
+	file_thread_stop = 0;
+	file_thread = offload_new(worker_loop(w));
+	if (!file_thread) {
+		log_error("ingest: cannot start the file thread");
+		return -1;
+	}
 	return ingest_fold_start(worker_loop(w), worker_cfg(w));
 }
 
 static void ingest_stop(struct worker *w)
 {
+	__atomic_store_n(&file_thread_stop, 1, __ATOMIC_RELAXED);
+	offload_free(file_thread); /* a task left is handed back as not run: its job was abandoned */
+	file_thread = NULL;
 	ingest_fold_stop();
 }
 

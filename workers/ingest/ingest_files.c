@@ -1,4 +1,11 @@
-/* Files for the ingest worker: the ingest-roots fence, directory walks, bounded reads. */
+/* Files for the ingest worker: the ingest-roots fence, opening beneath a root, directory walks, bounded reads.
+ *
+ * Why a path is both resolved and opened beneath a root: realpath() gives the readable answer ("x resolves to
+ * /etc/passwd, outside the ingest roots") and lets links inside a root that point inside the roots keep
+ * working; but a check by name says nothing about the open that follows, since any directory on the way may be
+ * swapped for a link between the two. So what is opened is the resolved path, walked from the root's
+ * descriptor without following any link (beneath_open): a swap makes the open fail instead of leaving the
+ * root, and everything after reads only the descriptor that was opened and checked with fstat. */
 #include "workers/ingest/ingest_files.h"
 
 #include <dirent.h>
@@ -12,11 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/util/beneath.h"
 #include "lib/util/buf.h"
-#include "lib/util/file.h"
 #include "lib/util/mem.h"
-
-#define WALK_MAX_DEPTH 64
 
 static bool inside(const char *path, const char *root)
 {
@@ -28,16 +33,16 @@ static bool inside(const char *path, const char *root)
 	return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
-static bool inside_roots(const char *resolved, char *const *roots)
+/* The resolved root that holds resolved (heap), or NULL. */
+static char *root_of(const char *resolved, char *const *roots)
 {
 	for (size_t i = 0; roots && roots[i]; i++) {
 		char *r = realpath(roots[i], NULL);
-		bool ok = r && inside(resolved, r);
+		if (r && inside(resolved, r))
+			return r;
 		free(r);
-		if (ok)
-			return true;
 	}
-	return false;
+	return NULL;
 }
 
 static char *roots_list(char *const *roots)
@@ -48,32 +53,115 @@ static char *roots_list(char *const *roots)
 	return buf_steal(&b);
 }
 
-char *ingest_resolve(const char *path, char *const *roots, char **err)
+static const char *file_type(mode_t m)
 {
+	return S_ISDIR(m) ? "directory" : S_ISFIFO(m) ? "fifo" : S_ISSOCK(m) ? "socket" : S_ISCHR(m) ? "character device"
+	     : S_ISBLK(m) ? "block device" : S_ISLNK(m) ? "symbolic link" : "special file";
+}
+
+/* Resolves t->path and opens it beneath its root; returns the descriptor (*st filled) or -1 with t->err. */
+static int open_target(struct ingest_target *t, struct stat *st)
+{
+	char *const *roots = t->roots;
 	if (!roots || !roots[0]) {
-		*err = xasprintf("path jobs are refused: no ingest roots are configured (set ingest.roots)");
-		return NULL;
+		t->err = xasprintf("path jobs are refused: no ingest roots are configured (set ingest.roots)");
+		return -1;
 	}
-	if (path[0] != '/') {
-		*err = xasprintf("\"path\" must be absolute, got \"%s\"", path);
-		return NULL;
+	if (t->path[0] != '/') {
+		t->err = xasprintf("\"path\" must be absolute, got \"%s\"", t->path);
+		return -1;
 	}
-	char *r = realpath(path, NULL);
+	char *r = realpath(t->path, NULL);
 	if (!r) {
-		*err = xasprintf("cannot read %s: %s", path, strerror(errno));
-		return NULL;
+		t->err = xasprintf("cannot read %s: %s", t->path, strerror(errno));
+		return -1;
 	}
-	if (!inside_roots(r, roots)) {
+	char *root = root_of(r, roots);
+	if (!root) {
 		char *list = roots_list(roots);
-		if (strcmp(r, path) == 0)
-			*err = xasprintf("%s is outside the ingest roots (%s)", path, list);
+		if (strcmp(r, t->path) == 0)
+			t->err = xasprintf("%s is outside the ingest roots (%s)", t->path, list);
 		else
-			*err = xasprintf("%s resolves to %s, outside the ingest roots (%s)", path, r, list);
+			t->err = xasprintf("%s resolves to %s, outside the ingest roots (%s)", t->path, r, list);
 		free(list);
 		free(r);
-		return NULL;
+		return -1;
 	}
-	return r;
+	t->resolved = r;
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		t->err = xasprintf("cannot open the ingest root %s: %s", root, strerror(errno));
+		free(root);
+		return -1;
+	}
+	const char *rel = r + strlen(root);
+	rel += strspn(rel, "/");
+	char *why = NULL;
+	int fd = beneath_open(rootfd, rel, O_RDONLY, &why);
+	close(rootfd);
+	if (fd < 0) {
+		t->err = xasprintf("cannot open %s beneath the ingest root %s: %s", t->path, root, why);
+		free(why);
+		free(root);
+		return -1;
+	}
+	free(root);
+	if (fstat(fd, st) != 0) {
+		t->err = xasprintf("cannot read %s: %s", t->path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+		t->err = xasprintf("cannot read %s: not a regular file (%s)", t->path, file_type(st->st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static char *human_bytes(int64_t n)
+{
+	if (n >= 1000000)
+		return xasprintf("%.1f MB", n / 1e6);
+	if (n >= 1000)
+		return xasprintf("%.1f kB", n / 1e3);
+	return xasprintf("%lld bytes", (long long)n);
+}
+
+static bool stopping(const struct ingest_target *t)
+{
+	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
+}
+
+/* Reads the regular file fd (st: its fstat) within max_bytes. */
+static int read_file(struct ingest_target *t, int fd, const struct stat *st)
+{
+	if (st->st_size > t->max_bytes) {
+		char *have = human_bytes(st->st_size), *lim = human_bytes(t->max_bytes);
+		t->err = xasprintf("file is %s, larger than ingest.max_document_bytes (%s)", have, lim);
+		free(have);
+		free(lim);
+		return -1;
+	}
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	ssize_t n;
+	while (!stopping(t) && (n = read(fd, chunk, sizeof chunk)) > 0 && (int64_t)b.len <= t->max_bytes)
+		buf_append(&b, chunk, (size_t)n);
+	if (stopping(t)) {
+		t->err = xasprintf("cannot read %s: the worker is stopping", t->path);
+		buf_free(&b);
+		return -1;
+	}
+	if (n < 0 || (int64_t)b.len > t->max_bytes) {
+		t->err = n < 0 ? xasprintf("cannot read %s: %s", t->path, strerror(errno))
+		               : xasprintf("file grew past ingest.max_document_bytes while being read");
+		buf_free(&b);
+		return -1;
+	}
+	t->len = b.len;
+	t->data = buf_steal(&b);
+	return 0;
 }
 
 static bool ingestible_name(const char *name)
@@ -88,23 +176,37 @@ static bool ingestible_name(const char *name)
 	return false;
 }
 
+/* What a walk left, each with a count and its first path, so the job's outcome can name them. */
+enum skip_reason { SKIP_DEEP, SKIP_COUNT, SKIP_SPECIAL, SKIP_LINK, SKIP_UNREADABLE, SKIP_N };
+
 struct walk {
-	char *const *roots;
-	size_t max, n, cap;
-	char **paths;
+	struct ingest_target *t;
+	size_t cap;
+	bool full; /* max_files listed: the walk stops */
+	size_t skipped[SKIP_N];
+	char *first[SKIP_N];
 };
+
+static void skip(struct walk *w, enum skip_reason why, const char *path)
+{
+	if (!w->skipped[why]++)
+		w->first[why] = xstrdup(path);
+}
 
 static void add_path(struct walk *w, char *resolved)
 {
-	if (w->n == w->max) {
+	struct ingest_target *t = w->t;
+	if (t->npaths == t->max_files) {
+		w->full = true;
+		skip(w, SKIP_COUNT, resolved);
 		free(resolved);
 		return;
 	}
-	if (w->n == w->cap) {
+	if (t->npaths == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 64;
-		w->paths = xrealloc(w->paths, w->cap * sizeof *w->paths);
+		t->paths = xrealloc(t->paths, w->cap * sizeof *t->paths);
 	}
-	w->paths[w->n++] = resolved;
+	t->paths[t->npaths++] = resolved;
 }
 
 static int cmp_paths(const void *a, const void *b)
@@ -112,79 +214,155 @@ static int cmp_paths(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void walk_dir(struct walk *w, const char *dir, int depth)
+/* Walks the directory dfd (whose resolved path is dir; takes ownership of dfd) at depth levels below the job's
+ * directory. Subdirectories are opened from dfd without following links, so the walk stays beneath it whatever
+ * is renamed meanwhile; a link to a file is kept only when its target is a regular file inside the roots (the
+ * per-file job opens that target beneath its root again). */
+static void walk_dir(struct walk *w, int dfd, const char *dir, int depth)
 {
-	if (depth > WALK_MAX_DEPTH || w->n == w->max)
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		skip(w, SKIP_UNREADABLE, dir);
+		close(dfd);
 		return;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
+	}
 	struct dirent *e;
-	while ((e = readdir(d)) && w->n < w->max) {
+	while (!w->full && !stopping(w->t) && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		char *p = xasprintf("%s/%s", dir, e->d_name);
+		char *p = strcmp(dir, "/") == 0 ? xasprintf("/%s", e->d_name) : xasprintf("%s/%s", dir, e->d_name);
 		struct stat st;
-		if (lstat(p, &st) != 0) {
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			free(p);
-			continue;
+			continue; /* gone since readdir */
 		}
 		if (S_ISDIR(st.st_mode)) {
-			walk_dir(w, p, depth + 1);
-		} else if (ingestible_name(e->d_name) && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-			char *r = realpath(p, NULL);
-			struct stat rst;
-			if (r && stat(r, &rst) == 0 && S_ISREG(rst.st_mode) && inside_roots(r, w->roots))
-				add_path(w, r);
+			char *why = NULL;
+			int sub = depth + 1 > w->t->max_depth ? -1 : beneath_open(dfd, e->d_name, O_RDONLY | O_DIRECTORY, &why);
+			if (depth + 1 > w->t->max_depth)
+				skip(w, SKIP_DEEP, p);
+			else if (sub < 0)
+				skip(w, SKIP_UNREADABLE, p);
 			else
+				walk_dir(w, sub, p, depth + 1);
+			free(why);
+		} else if (ingestible_name(e->d_name)) {
+			if (S_ISREG(st.st_mode)) {
+				add_path(w, p);
+				p = NULL;
+			} else if (S_ISLNK(st.st_mode)) {
+				char *r = realpath(p, NULL);
+				struct stat rst;
+				char *root = r ? root_of(r, w->t->roots) : NULL;
+				if (root && stat(r, &rst) == 0 && S_ISREG(rst.st_mode)) {
+					add_path(w, r);
+					r = NULL;
+				} else {
+					skip(w, SKIP_LINK, p);
+				}
+				free(root);
 				free(r);
+			} else {
+				skip(w, SKIP_SPECIAL, p);
+			}
 		}
 		free(p);
 	}
 	closedir(d);
 }
 
-size_t ingest_list_dir(const char *dir, char *const *roots, size_t max, char ***out)
+static char *skipped_summary(struct walk *w)
 {
-	struct walk w = {.roots = roots, .max = max};
-	walk_dir(&w, dir, 0);
-	if (w.n)
-		qsort(w.paths, w.n, sizeof *w.paths, cmp_paths);
-	*out = w.paths;
-	return w.n;
-}
-
-void ingest_free_list(char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-static char *human_bytes(int64_t n)
-{
-	if (n >= 1000000)
-		return xasprintf("%.1f MB", n / 1e6);
-	if (n >= 1000)
-		return xasprintf("%.1f kB", n / 1e3);
-	return xasprintf("%lld bytes", (long long)n);
-}
-
-int ingest_read_file(const char *path, int64_t max_bytes, char **data, size_t *len, char **err)
-{
-	struct file_error e;
-	if (file_read(path, max_bytes, FILE_NOFOLLOW | FILE_REGULAR, data, len, &e) == 0)
-		return 0;
-	if (e.fault == FILE_TOO_LARGE) {
-		char *have = human_bytes(e.size), *lim = human_bytes(max_bytes);
-		*err = xasprintf("file is %s, larger than ingest.max_document_bytes (%s)", have, lim);
-		free(have);
-		free(lim);
-	} else if (e.fault == FILE_GREW) {
-		*err = xasprintf("file grew past ingest.max_document_bytes while being read");
-	} else {
-		*err = xasprintf("cannot read %s: %s", path,
-		                 e.fault == FILE_OPEN || e.fault == FILE_READ ? strerror(e.errnum) : "not a regular file");
+	struct ingest_target *t = w->t;
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < SKIP_N; i++) {
+		if (!w->skipped[i])
+			continue;
+		if (b.len)
+			buf_printf(&b, "; ");
+		size_t n = w->skipped[i];
+		switch ((enum skip_reason)i) {
+		case SKIP_DEEP:
+			buf_printf(&b, "%zu %s deeper than %d levels not walked (the walk's depth bound)", n,
+			           n == 1 ? "directory" : "directories", t->max_depth);
+			break;
+		case SKIP_COUNT:
+			buf_printf(&b, "the walk stopped at %zu files, the most a directory job lists; the rest were not listed",
+			           t->max_files);
+			break;
+		case SKIP_SPECIAL:
+			buf_printf(&b, "%zu not a regular file (fifo, socket or device)", n);
+			break;
+		case SKIP_LINK:
+			buf_printf(&b, "%zu symbolic %s to no regular file inside the ingest roots", n, n == 1 ? "link" : "links");
+			break;
+		case SKIP_UNREADABLE:
+			buf_printf(&b, "%zu unreadable %s", n, n == 1 ? "directory" : "directories");
+			break;
+		case SKIP_N:
+			break;
+		}
+		buf_printf(&b, " (first: %s)", w->first[i]);
 	}
-	return -1;
+	return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
+}
+
+struct ingest_target *ingest_target_new(const char *path, char *const *roots, int64_t max_bytes)
+{
+	struct ingest_target *t = xcalloc(1, sizeof *t);
+	t->path = xstrdup(path);
+	size_t n = 0;
+	while (roots && roots[n])
+		n++;
+	t->roots = xcalloc(n + 1, sizeof *t->roots);
+	for (size_t i = 0; i < n; i++)
+		t->roots[i] = xstrdup(roots[i]);
+	t->max_bytes = max_bytes;
+	t->max_files = INGEST_DIR_MAX_FILES;
+	t->max_depth = INGEST_WALK_MAX_DEPTH;
+	t->kind = INGEST_TARGET_ERROR;
+	return t;
+}
+
+void ingest_target_prepare(struct ingest_target *t)
+{
+	struct stat st;
+	int fd = open_target(t, &st);
+	if (fd < 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		struct walk w = {.t = t};
+		walk_dir(&w, fd, t->resolved, 0);
+		if (t->npaths)
+			qsort(t->paths, t->npaths, sizeof *t->paths, cmp_paths);
+		t->skipped = skipped_summary(&w);
+		for (int i = 0; i < SKIP_N; i++)
+			free(w.first[i]);
+		t->kind = INGEST_TARGET_DIR;
+		if (stopping(t)) { /* a partial listing is no listing: the job runs again elsewhere */
+			t->kind = INGEST_TARGET_ERROR;
+			t->err = xasprintf("the walk of %s was stopped: the worker is stopping", t->resolved);
+		}
+		return;
+	}
+	t->kind = read_file(t, fd, &st) == 0 ? INGEST_TARGET_FILE : INGEST_TARGET_READ_ERROR;
+	close(fd);
+}
+
+void ingest_target_free(struct ingest_target *t)
+{
+	if (!t)
+		return;
+	free(t->path);
+	for (size_t i = 0; t->roots && t->roots[i]; i++)
+		free(t->roots[i]);
+	free(t->roots);
+	free(t->resolved);
+	free(t->err);
+	free(t->data);
+	for (size_t i = 0; i < t->npaths; i++)
+		free(t->paths[i]);
+	free(t->paths);
+	free(t->skipped);
+	free(t);
 }

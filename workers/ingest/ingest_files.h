@@ -1,25 +1,54 @@
-/* Files for the ingest worker: the ingest-roots fence around paths that arrive through SQL, directory walks,
- * and reading one file within the size limit. */
+/* Files for the ingest worker: the ingest-roots fence around paths that arrive through SQL, opening what passed
+ * it without following links (so a rename racing the check cannot redirect the open), directory walks, and
+ * reading one file within the size limit. All of it runs on the ingest worker's file thread (lib/util/offload),
+ * never on the event loop: it touches no loop, log or database state. */
 #ifndef PGKB_INGEST_FILES_H
 #define PGKB_INGEST_FILES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Resolves path (symlinks included) and checks it lies inside one of roots (NULL-terminated). Returns the
- * resolved heap path, or NULL with *err set to a heap message that names the reason (not absolute, missing,
- * outside the roots, no roots configured). */
-char *ingest_resolve(const char *path, char *const *roots, char **err);
+/* Directory levels a walk descends below the directory of the job; deeper directories are not walked, and the
+ * job's outcome says so. Each level holds one open descriptor while the walk is below it. */
+#define INGEST_WALK_MAX_DEPTH 64
+/* Files one directory job lists; the rest are left, and the job's outcome says so. */
+#define INGEST_DIR_MAX_FILES 100000
 
-/* Lists the ingestible files (.md .markdown .mdx .txt .text .rst .html .htm .xhtml) under the resolved
- * directory dir, recursively, skipping hidden entries, not following directory symlinks, and keeping a file
- * symlink only when its target is inside the roots. Returns the number of paths in *out (heap array of heap
- * resolved paths), at most max. */
-size_t ingest_list_dir(const char *dir, char *const *roots, size_t max, char ***out);
-void ingest_free_list(char **list, size_t n);
+enum ingest_target_kind {
+	INGEST_TARGET_ERROR,      /* refused or not opened (the job fails): err says why */
+	INGEST_TARGET_READ_ERROR, /* a regular file that could not be read within the limit: err says why */
+	INGEST_TARGET_FILE,  /* data, len: the file's bytes */
+	INGEST_TARGET_DIR,   /* paths, npaths: its ingestible files; skipped: what the walk left, or NULL */
+};
 
-/* Reads the resolved regular file path. Returns 0 with *data (heap, NUL-terminated) and *len; -1 with *err
- * set for an unreadable file or one larger than max_bytes (the message says both sizes). */
-int ingest_read_file(const char *path, int64_t max_bytes, char **data, size_t *len, char **err);
+/* A path job's input and what the file thread made of it. */
+struct ingest_target {
+	char *path;         /* as given in the payload */
+	char **roots;       /* the ingest roots (a NULL-terminated copy: the thread does not share the config) */
+	int64_t max_bytes;  /* ingest.max_document_bytes */
+	size_t max_files;   /* INGEST_DIR_MAX_FILES (tests may lower it) */
+	int max_depth;      /* INGEST_WALK_MAX_DEPTH */
+	const int *stop;    /* when set and non-zero (read atomically), a walk or read ends early: the worker stops */
+
+	enum ingest_target_kind kind;
+	char *resolved;     /* the path with its symbolic links resolved, inside a root */
+	char *err;          /* the reason, for the two errors */
+	char *data;
+	size_t len;
+	char **paths;       /* resolved paths, sorted */
+	size_t npaths;
+	char *skipped;      /* "N directories deeper than 64 levels (first: …); …" */
+};
+
+/* A target for path with copies of roots; the limits default as above. */
+struct ingest_target *ingest_target_new(const char *path, char *const *roots, int64_t max_bytes);
+
+/* Fills t's results: resolves the path and checks it against the roots (readable reasons: not absolute,
+ * missing, outside the roots, no roots configured), opens it beneath its root's descriptor without following
+ * any link and without blocking (a FIFO or device is refused as "not a regular file (fifo)"), then reads the
+ * file, or walks the directory. Safe to run on any thread. */
+void ingest_target_prepare(struct ingest_target *t);
+
+void ingest_target_free(struct ingest_target *t);
 
 #endif

@@ -6,11 +6,13 @@
 #include "lib/util/mem.h"
 #include "workers/core/job_stage.h"
 
-static const char *const ingest_stage_names[INGEST_STAGES] = {"parsed",  "reading", "converting",
+static const char *const ingest_stage_names[INGEST_STAGES] = {"parsed",  "reading", "enqueuing", "converting",
                                                               "waiting", "done",    "abandoned"};
 static const unsigned ingest_next[INGEST_STAGES] = {
 	[INGEST_PARSED] = STAGE_BIT(INGEST_READING) | STAGE_BIT(INGEST_CONVERTING) | STAGE_BIT(INGEST_DONE),
-	[INGEST_READING] = STAGE_BIT(INGEST_CONVERTING) | STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
+	[INGEST_READING] = STAGE_BIT(INGEST_ENQUEUING) | STAGE_BIT(INGEST_CONVERTING) | STAGE_BIT(INGEST_DONE) |
+	                   STAGE_BIT(INGEST_ABANDONED),
+	[INGEST_ENQUEUING] = STAGE_BIT(INGEST_WAITING) | STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
 	[INGEST_CONVERTING] = STAGE_BIT(INGEST_WAITING) | STAGE_BIT(INGEST_DONE),
 	[INGEST_WAITING] = STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
 };

@@ -7,15 +7,16 @@
 #include "lib/pg/pgreq.h"
 #include "workers/core/worker.h"
 
-/* Where an ingest job is. Converting is synchronous; the job waits only for its stored document's read and for
- * its turn to write. */
+/* Where an ingest job is. Converting is synchronous; the job waits only for its input's read (the database, or
+ * the file thread), a directory's enqueue batches, and its turn to write. */
 enum ingest_stage {
 	INGEST_PARSED,     /* payload read */
-	INGEST_READING,    /* {"document_id"}: the stored page being read */
+	INGEST_READING,    /* the stored page ({"document_id"}) or the file or directory ({"path"}) being read */
+	INGEST_ENQUEUING,  /* {"path": DIR}: its files' jobs being enqueued, one batch transaction at a time */
 	INGEST_CONVERTING, /* the input is converted into its result */
 	INGEST_WAITING,    /* its result queued behind the result transactions in flight */
 	INGEST_DONE,       /* ended: its result commits with the completion */
-	INGEST_ABANDONED,  /* handed back while its document was being read; that callback frees it */
+	INGEST_ABANDONED,  /* handed back while reading or enqueuing; the callback it waits for frees it */
 	INGEST_STAGES
 };
 
