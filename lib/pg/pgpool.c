@@ -155,6 +155,12 @@ void pool_free(struct pg_pool *p)
 	while (p->head) {
 		struct pg_req *req = p->head;
 		p->head = req->next;
+		/* A callback may submit again (a failed result becomes a failed job): the queue's tails must not point at
+		 * the request being failed, or the new one would be linked to it and lost when it is freed. */
+		if (!p->head)
+			p->tail = NULL;
+		if (p->first_tail == req)
+			p->first_tail = NULL;
 		p->queued--;
 		struct pg_outcome out = {.ok = false, .error = "database pool closed", .sqlstate = "08003",
 		                         .failed_index = -1, .nresults = 0, .results = NULL};
