@@ -342,6 +342,14 @@ static void ingest_path(struct ingest_job *j, const char *path, const char *sour
 		free(err);
 		return;
 	}
+	if (strlen("file://") + strlen(resolved) > URL_STORE_MAX_LEN) { /* the file:// URL is a btree key */
+		char *msg = xasprintf("ingest: the path %.100s... is too long: its file:// URL would be %zu bytes; the "
+		                      "limit is %d", resolved, strlen("file://") + strlen(resolved), URL_STORE_MAX_LEN);
+		job_fail(ingest_end(j), msg, true);
+		free(msg);
+		free(resolved);
+		return;
+	}
 	ingest_stage(j, INGEST_CONVERTING);
 	struct stat st;
 	if (stat(resolved, &st) == 0 && S_ISDIR(st.st_mode))
@@ -379,6 +387,9 @@ static void ingest_run(struct job_run *r)
 		    opt_string(o, "source_id", &source_id, &err) == 0) {
 			if (!url)
 				err = xasprintf("ingest: inline \"content\" needs a \"url\" naming it");
+			else if (strlen(url) > URL_STORE_MAX_LEN)
+				err = xasprintf("ingest: \"url\" is %zu bytes long; the limit is %d", strlen(url),
+				                URL_STORE_MAX_LEN);
 			else
 				ingest_inline(j, content, url, title, source_id);
 		}
