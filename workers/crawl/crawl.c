@@ -259,6 +259,18 @@ static void seeds_free(struct seed *s, size_t n)
 	free(s);
 }
 
+/* Drops what is left to discover (a bound that ends the whole discovery was hit). */
+static void disc_drop_todo(struct crawl *c)
+{
+	while (c->todo) {
+		struct disc *d = c->todo;
+		c->todo = d->next;
+		free(d->url);
+		free(d);
+	}
+	c->todo_tail = NULL;
+}
+
 static void crawl_free(struct crawl_job *j)
 {
 	struct crawl *c = (struct crawl *)j;
@@ -269,12 +281,7 @@ static void crawl_free(struct crawl_job *j)
 	free(c->options);
 	free(c->source_meta);
 	crawl_opts_free(&c->opts);
-	while (c->todo) {
-		struct disc *d = c->todo;
-		c->todo = d->next;
-		free(d->url);
-		free(d);
-	}
+	disc_drop_todo(c);
 	if (c->loop)
 		ev_timer_stop(c->loop, &c->slice);
 	sitemap_reader_free(c->reader);
@@ -312,18 +319,6 @@ static void disc_bound(struct crawl *c, enum disc_bound b, const char *fmt, ...)
 	va_end(ap);
 	buf_printf(&c->stopped, "%s%s: %s", c->stopped.len ? "; " : "", bound_keys[b], what);
 	log_warn("crawl %s: discovery bounded by %s: %s", c->crawl_id, bound_keys[b], what);
-}
-
-/* Drops what is left to discover (a bound that ends the whole discovery was hit). */
-static void disc_drop_todo(struct crawl *c)
-{
-	while (c->todo) {
-		struct disc *d = c->todo;
-		c->todo = d->next;
-		free(d->url);
-		free(d);
-	}
-	c->todo_tail = NULL;
 }
 
 /* Takes url as a seed; returns false when the discovery takes no more URLs. Depth 1 seeds (found by discovery)
