@@ -5,15 +5,21 @@ Usage: bounds_server.py PORT MODE
     except the 4th and 5th, two urlsets (/sm/set-0.xml: 30 pages and one 6,000-character URL; /sm/set-1.xml.gz:
     30 pages).
     / links to 19 pages and one 6,000-character URL.
+  MODE "long": /sitemap.xml is a urlset of 10 pages and one 6,000-character URL.
   MODE "slow": /sitemap.xml is an index of 50,000 gzip urlsets /sm/u-N.xml.gz, each of 50,000 URLs on another
     host: every one is read to the end and yields nothing.
 Every request is logged to stderr as "GET PATH" (paths cut to 80 characters)."""
 import gzip
+import random
+import string
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 N = 50000
-LONG = "/l/" + "x" * 6000
+# 6,000 characters that do not compress: PostgreSQL compresses a long index key, and a repetitive URL would fit
+_rnd = random.Random(6000)
+NOISE = "".join(_rnd.choice(string.ascii_letters + string.digits) for _ in range(6000))
+LONG = "/l/" + NOISE
 PAGE = b"<html><head><title>p</title></head><body><p>A page found by discovery.</p></body></html>"
 ROOT = ("<html><head><title>root</title></head><body>"
         + "".join('<a href="/l/%d">%d</a> ' % (i, i) for i in range(19))
@@ -38,11 +44,14 @@ def build(mode, base):
         files["/sitemap.xml"] = index([base + "/sm/idx-%d.xml.gz" % i for i in range(3)]
                                       + [base + "/sm/set-0.xml", base + "/sm/set-1.xml.gz"]
                                       + [base + "/sm/idx-%d.xml.gz" % i for i in range(3, N - 2)])
-        a = [base + "/p/a%d" % i for i in range(10)] + [base + "/p/long-" + "y" * 6000] + \
+        a = [base + "/p/a%d" % i for i in range(10)] + [base + "/p/long-" + NOISE] + \
             [base + "/p/a%d" % i for i in range(10, 30)]
         files["/sm/set-0.xml"] = urlset(a)
         files["/sm/set-1.xml.gz"] = gzip.compress(urlset([base + "/p/b%d" % i for i in range(30)]), 6)
         files["idx"] = gzip.compress(index([base + "/sm/deep-%d.xml" % i for i in range(N)]), 6)
+    elif mode == "long":
+        files["/sitemap.xml"] = urlset([base + "/p/a%d" % i for i in range(5)] + [base + "/p/long-" + NOISE]
+                                       + [base + "/p/a%d" % i for i in range(5, 10)])
     else:
         files["/sitemap.xml"] = index([base + "/sm/u-%d.xml.gz" % i for i in range(N)])
         files["u"] = gzip.compress(urlset(["http://elsewhere.example/page/%d" % i for i in range(N)]), 6)
