@@ -5,7 +5,8 @@ Usage: bounds_server.py PORT MODE
     except the 4th and 5th, two urlsets (/sm/set-0.xml: 30 pages and one 6,000-character URL; /sm/set-1.xml.gz:
     30 pages).
     / links to 19 pages and one 6,000-character URL.
-  MODE "long": /sitemap.xml is a urlset of 10 pages and one 6,000-character URL.
+  MODE "long": /sitemap.xml is a urlset of 10 pages, one 6,000-character URL and /redir, which redirects to a
+    6,000-character URL.
   MODE "slow": /sitemap.xml is an index of 50,000 gzip urlsets /sm/u-N.xml.gz, each of 50,000 URLs on another
     host: every one is read to the end and yields nothing.
 Every request is logged to stderr as "GET PATH" (paths cut to 80 characters)."""
@@ -51,7 +52,7 @@ def build(mode, base):
         files["idx"] = gzip.compress(index([base + "/sm/deep-%d.xml" % i for i in range(N)]), 6)
     elif mode == "long":
         files["/sitemap.xml"] = urlset([base + "/p/a%d" % i for i in range(5)] + [base + "/p/long-" + NOISE]
-                                       + [base + "/p/a%d" % i for i in range(5, 10)])
+                                       + [base + "/p/a%d" % i for i in range(5, 10)] + [base + "/redir"])
     else:
         files["/sitemap.xml"] = index([base + "/sm/u-%d.xml.gz" % i for i in range(N)])
         files["u"] = gzip.compress(urlset(["http://elsewhere.example/page/%d" % i for i in range(N)]), 6)
@@ -84,6 +85,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, files["idx"], "application/gzip")
         elif p.startswith("/sm/u-") and "u" in files:
             self.send(200, files["u"], "application/gzip")
+        elif p == "/redir":
+            self.send_response(302)
+            self.send_header("Location", LONG)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif p.startswith("/p/") or p.startswith("/l/"):
             self.send(200, PAGE)
         else:

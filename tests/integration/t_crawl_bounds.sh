@@ -76,7 +76,8 @@ assert_match "$(q "SELECT last_error FROM pgkb.jobs WHERE id = $iid")" '^ingest:
 assert_match "$(q "SELECT last_error FROM pgkb.jobs WHERE id = $fid")" '^fetch: "url" is 2[0-9]+ bytes long; the limit is 2048' "fetch job: clear last_error"
 assert_eq "$(q "SELECT count(*) FROM pgkb.crawls WHERE root_url LIKE '%zzzz%'")" "0" "no crawl row for the long URL"
 
-# --- one long URL on a page of 20 links and one in a sitemap of 11, without any bound in the way
+# --- one long URL on a page of 20 links and one in a sitemap of 12, without any bound in the way; a redirect to
+# a long URL fails its page
 bounds_start long
 id=$(q "INSERT INTO pgkb.jobs (kind, payload) VALUES ('crawl', '{\"url\": \"$BASE/\", \"source_id\": \"long\"}') RETURNING id")
 wait_for "SELECT status = 'done' FROM pgkb.crawls WHERE job_id = $id" 60 "crawl with long URLs done"
@@ -85,8 +86,10 @@ assert_eq "$(q "SELECT discovery_stopped IS NULL FROM pgkb.crawls WHERE job_id =
 assert_eq "$(fetched long '/l/%')" "19" "the page's 19 other links crawled"
 assert_eq "$(fetched long '/p/a%')" "10" "the sitemap's 10 other URLs crawled"
 assert_eq "$(fetched long '/')" "1" "the page with the long link crawled"
-assert_eq "$(q "SELECT count(*) FROM pgkb.documents WHERE source_id = 'long' AND status IN ('queued', 'failed', 'skipped')")" "0" \
-	"no page failed or left behind"
+assert_eq "$(q "SELECT string_agg(url, ' ') FROM pgkb.documents WHERE source_id = 'long' AND status IN ('queued', 'failed', 'skipped')")" \
+	"$BASE/redir" "no page failed or was left behind but the one redirected to a long URL"
+assert_match "$(q "SELECT error FROM pgkb.documents WHERE source_id = 'long' AND url = '$BASE/redir'")" \
+	"^fetch: redirected to a URL of 60[0-9]{2} bytes; the limit is 2048$" "... which failed with the reason"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
 
 # --- the time bound: every urlset is read to its end and yields nothing
