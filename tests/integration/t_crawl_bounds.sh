@@ -118,4 +118,23 @@ assert_ge "$(grep -c '^GET /sm/u-' "$T_DIR/server-slow.log")" 1 "50,000-entry ur
 assert_ge 20 "$took" "... and the crawl ended soon after the time limit"
 assert_eq "$(fetched slow '/')" "1" "the root page crawled"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
+
+# --- a drain in the middle of reading a sitemap hands the crawl job back (its slices stop, nothing leaks)
+LOG_LEVEL=debug DRAIN=1s LEASE=2s write_config "$T_DIR/drain.yaml" "workers:
+  crawl: {processes: 1, concurrency: 8}
+  ingest: {processes: 0}
+  embed: {processes: 0}
+crawl:
+  allow_private_addresses: true
+  host_delay: 0ms
+  discovery_timeout: 1h"
+sup_start "$T_DIR/drain.yaml" drain
+id=$(q "INSERT INTO pgkb.jobs (kind, payload) VALUES ('crawl', '{\"url\": \"$BASE/\", \"source_id\": \"drain\"}') RETURNING id")
+n0=$(grep -c "^GET /sm/u-" "$T_DIR/server-slow.log")
+for _ in $(seq 1 200); do [ "$(grep -c "^GET /sm/u-" "$T_DIR/server-slow.log")" -gt "$n0" ] && break; sleep 0.1; done
+sleep 0.3 # reading a 50,000-entry urlset takes longer than this
+kill -TERM "$SUP_PID"; wait "$SUP_PID"
+assert_eq "$?" "0" "the supervisor drained and stopped cleanly"
+assert_eq "$(q "SELECT state FROM pgkb.jobs WHERE id = $id")" "queued" "the crawl job, reading a sitemap, was handed back"
+assert_match "$(cat "$T_DIR/drain.log")" "crawl job $id: parsing -> abandoned" "... from its parsing stage"
 finish
