@@ -69,6 +69,12 @@ struct cfg {
 	bool allow_private_addresses; /* loopback/private/link-local targets (tests, intranets) */
 	char **allow_networks;        /* NULL-terminated networks (validated by addr_net_parse) whose non-public
 	                                 addresses are allowed anyway (never NULL) */
+	/* bounds of a crawl's discovery (sitemaps, llms.txt): a hostile sitemap index must not hold a worker */
+	int sitemap_max_entries;      /* entries read per sitemap file */
+	int sitemap_max_depth;        /* sitemap index levels followed below the top-level sitemaps */
+	int sitemap_max_files;        /* sitemap files fetched per crawl */
+	int discovery_max_urls;       /* URLs taken from sitemaps and llms.txt per crawl (also at most max_pages) */
+	int64_t discovery_timeout_ms; /* wall time of a crawl's discovery */
 	struct cfg_host *crawl_hosts; /* crawl.hosts, in file order, ended by host == NULL (never NULL); read it
 	                                 through cfg_host_politeness() */
 

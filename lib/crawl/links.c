@@ -68,6 +68,13 @@ static void collect(struct collector *c, const char *ref)
 	if (*ref == '\0' || *ref == '#')
 		return;
 	char *url = c->base ? url_resolve_canonical(c->base, ref) : url_canonical(ref);
+	/* Counted, not silently dropped: a page whose links are lost to the length limit should say so. A
+	 * reference that would not resolve because it is over URL_MAX_LEN is long too. */
+	if (url ? strlen(url) > URL_STORE_MAX_LEN : strlen(ref) > URL_STORE_MAX_LEN) {
+		l->skipped_long++;
+		free(url);
+		return;
+	}
 	if (!url || (c->self && strcmp(url, c->self) == 0)) {
 		free(url);
 		return;
@@ -539,8 +546,12 @@ static size_t md_destination(const char *s, size_t n, size_t i, const char **dst
 
 static void collect_n(struct collector *c, const char *s, size_t n)
 {
-	if (n == 0 || n > URL_MAX_LEN)
+	if (n == 0)
 		return;
+	if (n > URL_MAX_LEN) {
+		c->out->skipped_long++;
+		return;
+	}
 	char *ref = xstrndup(s, n);
 	collect(c, ref);
 	free(ref);

@@ -15,6 +15,7 @@ struct links {
 	bool nofollow;           /* <meta name="robots"> says nofollow (or none): urls is then left empty */
 	bool truncated;          /* more than max_links distinct links; the rest were dropped */
 	size_t skipped_nofollow; /* links left out because of rel="nofollow" */
+	size_t skipped_long;     /* links left out because they are longer than URL_STORE_MAX_LEN */
 };
 
 /*
@@ -23,7 +24,7 @@ struct links {
  * itself resolved against page_url, or else page_url), canonicalised (fragment dropped) and de-duplicated.
  * Left out: hrefs that are empty or only a fragment ("#top"); links back to the page itself; anything that is
  * not http(s) after resolution ("mailto:", "javascript:", "tel:", "data:"); links with rel="nofollow",
- * counted in skipped_nofollow. rel=nofollow marks links a site does not vouch for or does not want crawled
+ * counted in skipped_nofollow; links longer than URL_STORE_MAX_LEN, counted in skipped_long. rel=nofollow marks links a site does not vouch for or does not want crawled
  * (sort and filter links, login and edit pages); a documentation crawl loses little by honouring it.
  * <meta name="robots" content="..."> is honoured: "noindex" or "none" sets noindex; "nofollow" or "none" sets
  * nofollow, and then no links are returned.

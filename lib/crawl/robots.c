@@ -188,11 +188,15 @@ static double parse_delay(const char *s, size_t n)
 
 static void add_sitemap(struct robots *r, const char *value, size_t n)
 {
-	if (r->n_sitemaps >= ROBOTS_MAX_SITEMAPS || n > URL_MAX_LEN)
+	if (r->n_sitemaps >= ROBOTS_MAX_SITEMAPS || n > URL_STORE_MAX_LEN)
 		return;
 	char *raw = xstrndup(value, n);
 	char *url = url_canonical(raw);
 	free(raw);
+	if (url && strlen(url) > URL_STORE_MAX_LEN) { /* canonical escapes can lengthen it */
+		free(url);
+		url = NULL;
+	}
 	if (!url)
 		return;
 	for (size_t i = 0; i < r->n_sitemaps; i++) {

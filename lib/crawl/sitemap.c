@@ -1,4 +1,5 @@
-/* Sitemap parsing: gzip with a hard inflate cap, libxml2 streaming reader for XML, plain-text URL lists. */
+/* Sitemap parsing: gzip with a hard inflate cap, libxml2 streaming reader for XML, plain-text URL lists; all of
+ * it resumable in bounded steps (sitemap_reader). */
 #include "lib/crawl/sitemap.h"
 
 #include <limits.h>
@@ -12,73 +13,113 @@
 #include "lib/util/mem.h"
 #include "lib/crawl/url.h"
 
+/* Work done per sitemap_reader_step, whatever max_out is, so one step stays short on an event loop. */
+#define STEP_INFLATE_BYTES (1024 * 1024) /* gzip output inflated */
+#define STEP_XML_NODES 20000             /* XML nodes read */
+#define STEP_TEXT_BYTES (1024 * 1024)    /* plain-text bytes scanned */
+
+#define GZIP_TOO_BIG "gzip: inflated size exceeds the sitemap limit (50 MB)"
+
+enum capture { CAP_NONE, CAP_LOC, CAP_LASTMOD };
+enum phase { PH_INFLATE, PH_START, PH_XML, PH_TEXT, PH_END };
+
+struct sitemap_reader {
+	enum phase phase;
+	char *base_url;
+	size_t max_entries, n_entries; /* the file's cap and the entries given out so far */
+	/* gzip input (a copy) and its inflated output, which becomes the body */
+	unsigned char *gz;
+	z_stream zs;
+	bool zs_open;
+	/* the body */
+	char *body;
+	size_t len, alloc, pos; /* pos: where the plain-text scan is */
+	xmlTextReaderPtr xml;
+	/* the XML walk */
+	bool saw_root, root_ok, in_entry;
+	enum capture cap;
+	char loc[URL_MAX_LEN + 1], lastmod[64];
+	size_t loc_len, lastmod_len;
+	/* what the caller sees */
+	bool is_index, truncated;
+	size_t skipped_long;
+	const char *error;
+	struct sitemap *out; /* during a step */
+	size_t out_max;
+};
+
 /* --- gzip --- */
 
-/* Inflates a gzip stream (concatenated members included) into a new buffer of at most cap bytes.
- * Returns the buffer (NUL-terminated, length in *outlen) or NULL with *err set. */
-static char *gunzip_capped(const unsigned char *in, size_t len, size_t cap, size_t *outlen, const char **err)
+/* Inflates up to STEP_INFLATE_BYTES more (concatenated members included); moves to PH_START at the end of
+ * the stream. Returns -1 with r->error set on a corrupt or truncated stream or one over SITEMAP_MAX_BYTES. */
+static int inflate_some(struct sitemap_reader *r)
 {
-	z_stream zs;
-	memset(&zs, 0, sizeof zs);
-	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-		*err = "gzip: cannot initialise zlib";
-		return NULL;
-	}
-	size_t alloc = 64 * 1024, used = 0;
-	char *out = xmalloc(alloc + 1);
-	zs.next_in = (unsigned char *)in;
-	zs.avail_in = (uInt)len; /* len <= SITEMAP_MAX_BYTES, checked by the caller */
-	*err = NULL;
-	for (;;) {
-		if (used == alloc) {
-			if (alloc > cap) {
-				*err = "gzip: inflated size exceeds the sitemap limit (50 MB)";
-				break;
+	size_t goal = r->len + STEP_INFLATE_BYTES;
+	while (r->len < goal) {
+		if (r->len == r->alloc) {
+			if (r->alloc > SITEMAP_MAX_BYTES) {
+				r->error = GZIP_TOO_BIG;
+				return -1;
 			}
-			alloc = alloc * 2 > cap + 1 ? cap + 1 : alloc * 2;
-			out = xrealloc(out, alloc + 1);
+			r->alloc = r->alloc * 2 > SITEMAP_MAX_BYTES + 1 ? SITEMAP_MAX_BYTES + 1 : r->alloc * 2;
+			r->body = xrealloc(r->body, r->alloc + 1);
 		}
-		zs.next_out = (unsigned char *)out + used;
-		zs.avail_out = (uInt)(alloc - used);
-		int rc = inflate(&zs, Z_NO_FLUSH);
-		used = alloc - zs.avail_out;
+		r->zs.next_out = (unsigned char *)r->body + r->len;
+		r->zs.avail_out = (uInt)(r->alloc - r->len);
+		int rc = inflate(&r->zs, Z_NO_FLUSH);
+		r->len = r->alloc - r->zs.avail_out;
 		if (rc == Z_STREAM_END) {
 			/* A further member starts with the magic bytes; other trailing bytes are ignored. */
-			bool more = zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b;
-			if (more && inflateReset(&zs) == Z_OK)
+			bool more = r->zs.avail_in >= 2 && r->zs.next_in[0] == 0x1f && r->zs.next_in[1] == 0x8b;
+			if (more && inflateReset(&r->zs) == Z_OK)
 				continue;
-			break;
+			if (r->len > SITEMAP_MAX_BYTES) {
+				r->error = GZIP_TOO_BIG;
+				return -1;
+			}
+			inflateEnd(&r->zs);
+			r->zs_open = false;
+			free(r->gz);
+			r->gz = NULL;
+			r->body[r->len] = '\0';
+			r->phase = PH_START;
+			return 0;
 		}
 		if (rc != Z_OK) { /* Z_BUF_ERROR with output space free: the input ran out */
-			bool cut = rc == Z_BUF_ERROR && zs.avail_in == 0;
-			*err = cut ? "gzip: truncated stream" : "gzip: corrupt stream";
-			break;
+			bool cut = rc == Z_BUF_ERROR && r->zs.avail_in == 0;
+			r->error = cut ? "gzip: truncated stream" : "gzip: corrupt stream";
+			return -1;
 		}
 	}
-	inflateEnd(&zs);
-	if (!*err && used > cap)
-		*err = "gzip: inflated size exceeds the sitemap limit (50 MB)";
-	if (*err) {
-		free(out);
-		return NULL;
-	}
-	out[used] = '\0';
-	*outlen = used;
-	return out;
+	return 0;
 }
 
 /* --- entries --- */
 
-static void add_entry(struct sitemap *sm, char *url, time_t lastmod)
+/* Gives url to the step's output, or counts and drops it. */
+static void add_entry(struct sitemap_reader *r, char *url, time_t lastmod)
 {
-	if (sm->n >= SITEMAP_MAX_URLS) {
-		sm->truncated = true;
+	if (strlen(url) > URL_STORE_MAX_LEN) {
+		r->skipped_long++;
 		free(url);
 		return;
 	}
+	if (r->n_entries >= r->max_entries) {
+		r->truncated = true;
+		free(url);
+		return;
+	}
+	struct sitemap *sm = r->out;
 	if (sm->n == 0 || (sm->n >= 16 && (sm->n & (sm->n - 1)) == 0)) /* capacity doubles from 16 */
 		sm->entries = xrealloc(sm->entries, (sm->n ? sm->n * 2 : 16) * sizeof *sm->entries);
 	sm->entries[sm->n++] = (struct sitemap_entry){url, lastmod};
+	r->n_entries++;
+}
+
+/* True when the step has given out what it may. */
+static bool step_full(const struct sitemap_reader *r)
+{
+	return r->truncated || r->out->n >= r->out_max;
 }
 
 static int idx_cmp(const void *x, const void *y, void *arg)
@@ -116,39 +157,38 @@ static void dedupe(struct sitemap *sm)
 
 /* --- plain text --- */
 
-/* One absolute URL per line; other lines (relative URLs, prose) are skipped. */
-static void parse_text(const char *s, size_t len, struct sitemap *sm)
+/* One absolute URL per line; other lines (relative URLs, prose) are skipped. Scans on from r->pos. */
+static void text_some(struct sitemap_reader *r)
 {
-	for (size_t i = 0; i < len && !sm->truncated;) {
+	const char *s = r->body;
+	size_t len = r->len, stop = r->pos + STEP_TEXT_BYTES;
+	size_t i = r->pos;
+	while (i < len && i < stop && !step_full(r)) {
 		size_t e = i;
 		while (e < len && s[e] != '\n' && s[e] != '\r')
 			e++;
 		size_t b = i, n = e;
 		while (b < n && (s[b] == ' ' || s[b] == '\t'))
 			b++;
-		if (n - b > 7 && n - b <= URL_MAX_LEN && memchr(s + b, '\0', n - b) == NULL) {
+		if (n - b > URL_MAX_LEN) {
+			r->skipped_long++;
+		} else if (n - b > 7 && memchr(s + b, '\0', n - b) == NULL) {
 			char *line = xstrndup(s + b, n - b);
 			char *url = url_canonical(line);
+			if (!url && n - b > URL_STORE_MAX_LEN)
+				r->skipped_long++;
 			free(line);
 			if (url)
-				add_entry(sm, url, 0);
+				add_entry(r, url, 0);
 		}
 		i = e + 1;
 	}
+	r->pos = i;
+	if (i >= len || r->truncated)
+		r->phase = PH_END;
 }
 
 /* --- XML --- */
-
-enum capture { CAP_NONE, CAP_LOC, CAP_LASTMOD };
-
-struct xml_state {
-	struct sitemap *sm;
-	const char *base_url;
-	bool saw_root, root_ok, in_entry;
-	enum capture cap;
-	char loc[URL_MAX_LEN + 1], lastmod[64];
-	size_t loc_len, lastmod_len;
-};
 
 static void append_capped(char *dst, size_t *len, size_t cap, const char *s)
 {
@@ -171,124 +211,228 @@ static char *trim(char *s)
 	return s;
 }
 
-static void finish_entry(struct xml_state *st)
+static void finish_entry(struct sitemap_reader *r)
 {
-	st->in_entry = false;
-	if (st->loc_len == 0 || st->loc_len >= URL_MAX_LEN)
+	r->in_entry = false;
+	if (r->loc_len == 0)
 		return;
-	const char *loc = trim(st->loc);
-	char *url = st->base_url ? url_resolve(st->base_url, loc) : url_canonical(loc);
+	if (r->loc_len >= URL_MAX_LEN) {
+		r->skipped_long++;
+		return;
+	}
+	const char *loc = trim(r->loc);
+	char *url = r->base_url ? url_resolve(r->base_url, loc) : url_canonical(loc);
 	if (url)
-		add_entry(st->sm, url, sitemap_parse_datetime(st->lastmod));
+		add_entry(r, url, sitemap_parse_datetime(r->lastmod));
 }
 
-static void on_element(struct xml_state *st, int depth, const char *name, bool empty)
+static void on_element(struct sitemap_reader *r, int depth, const char *name, bool empty)
 {
-	const char *entry_name = st->sm->is_index ? "sitemap" : "url";
+	const char *entry_name = r->is_index ? "sitemap" : "url";
 	if (depth == 0) {
-		st->saw_root = true;
-		st->sm->is_index = strcmp(name, "sitemapindex") == 0;
-		st->root_ok = st->sm->is_index || strcmp(name, "urlset") == 0;
+		r->saw_root = true;
+		r->is_index = strcmp(name, "sitemapindex") == 0;
+		r->root_ok = r->is_index || strcmp(name, "urlset") == 0;
 	} else if (depth == 1 && strcmp(name, entry_name) == 0 && !empty) {
-		st->in_entry = true;
-		st->loc_len = st->lastmod_len = 0;
-		st->loc[0] = st->lastmod[0] = '\0';
-	} else if (depth == 2 && st->in_entry && !empty) {
-		st->cap = strcmp(name, "loc") == 0       ? CAP_LOC
-		          : strcmp(name, "lastmod") == 0 ? CAP_LASTMOD
-		                                         : CAP_NONE;
+		r->in_entry = true;
+		r->loc_len = r->lastmod_len = 0;
+		r->loc[0] = r->lastmod[0] = '\0';
+	} else if (depth == 2 && r->in_entry && !empty) {
+		r->cap = strcmp(name, "loc") == 0       ? CAP_LOC
+		         : strcmp(name, "lastmod") == 0 ? CAP_LASTMOD
+		                                        : CAP_NONE;
 	}
 }
 
-static void on_text(struct xml_state *st, const char *text)
+static void on_text(struct sitemap_reader *r, const char *text)
 {
 	if (!text)
 		return;
-	if (st->cap == CAP_LOC)
-		append_capped(st->loc, &st->loc_len, URL_MAX_LEN, text);
-	else if (st->cap == CAP_LASTMOD)
-		append_capped(st->lastmod, &st->lastmod_len, sizeof st->lastmod - 1, text);
+	if (r->cap == CAP_LOC)
+		append_capped(r->loc, &r->loc_len, URL_MAX_LEN, text);
+	else if (r->cap == CAP_LASTMOD)
+		append_capped(r->lastmod, &r->lastmod_len, sizeof r->lastmod - 1, text);
 }
 
-/* Walks the document; returns -1 when it is not a sitemap. */
-static int parse_xml(const char *s, size_t len, const char *base_url, struct sitemap *sm)
+static int xml_start(struct sitemap_reader *r, const char *s, size_t len)
 {
 	int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
 	           XML_PARSE_COMPACT;
-	xmlTextReaderPtr r = xmlReaderForMemory(s, (int)len, NULL, NULL, opts);
-	if (!r) {
-		sm->error = "xml: cannot create a reader";
+	r->xml = xmlReaderForMemory(s, (int)len, NULL, NULL, opts);
+	if (!r->xml) {
+		r->error = "xml: cannot create a reader";
 		return -1;
 	}
-	xmlTextReaderSetParserProp(r, XML_PARSER_LOADDTD, 0);
-	xmlTextReaderSetParserProp(r, XML_PARSER_DEFAULTATTRS, 0);
-	xmlTextReaderSetParserProp(r, XML_PARSER_VALIDATE, 0);
-	xmlTextReaderSetParserProp(r, XML_PARSER_SUBST_ENTITIES, 0);
-	struct xml_state *st = xcalloc(1, sizeof *st);
-	st->sm = sm;
-	st->base_url = base_url;
-	int rc = 0;
-	while (!sm->truncated && (rc = xmlTextReaderRead(r)) == 1) {
-		int type = xmlTextReaderNodeType(r), depth = xmlTextReaderDepth(r);
-		const char *name = (const char *)xmlTextReaderConstLocalName(r);
+	xmlTextReaderSetParserProp(r->xml, XML_PARSER_LOADDTD, 0);
+	xmlTextReaderSetParserProp(r->xml, XML_PARSER_DEFAULTATTRS, 0);
+	xmlTextReaderSetParserProp(r->xml, XML_PARSER_VALIDATE, 0);
+	xmlTextReaderSetParserProp(r->xml, XML_PARSER_SUBST_ENTITIES, 0);
+	r->phase = PH_XML;
+	return 0;
+}
+
+/* Reads up to STEP_XML_NODES more nodes. Returns -1 when the document is not a sitemap. */
+static int xml_some(struct sitemap_reader *r)
+{
+	int rc = 1;
+	for (int nodes = 0; nodes < STEP_XML_NODES && !step_full(r) && (rc = xmlTextReaderRead(r->xml)) == 1;
+	     nodes++) {
+		int type = xmlTextReaderNodeType(r->xml), depth = xmlTextReaderDepth(r->xml);
+		const char *name = (const char *)xmlTextReaderConstLocalName(r->xml);
 		if (type == XML_READER_TYPE_ELEMENT) {
-			on_element(st, depth, name ? name : "", xmlTextReaderIsEmptyElement(r) == 1);
-			if (depth == 0 && !st->root_ok)
+			on_element(r, depth, name ? name : "", xmlTextReaderIsEmptyElement(r->xml) == 1);
+			if (depth == 0 && !r->root_ok) {
+				rc = 0;
 				break;
+			}
 		} else if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
-			on_text(st, (const char *)xmlTextReaderConstValue(r));
+			on_text(r, (const char *)xmlTextReaderConstValue(r->xml));
 		} else if (type == XML_READER_TYPE_END_ELEMENT) {
 			if (depth == 2)
-				st->cap = CAP_NONE;
-			else if (depth == 1 && st->in_entry)
-				finish_entry(st);
+				r->cap = CAP_NONE;
+			else if (depth == 1 && r->in_entry)
+				finish_entry(r);
 		}
 	}
-	int ret = 0;
-	if (!st->saw_root) {
-		sm->error = "xml: malformed document";
-		ret = -1;
-	} else if (!st->root_ok) {
-		sm->error = "xml: root element is not urlset or sitemapindex";
-		ret = -1;
-	} else if (!sm->truncated && rc < 0) {
-		sm->error = "xml: malformed document (cut short)";
+	if (rc == 1 && !r->truncated)
+		return 0; /* more to read */
+	r->phase = PH_END;
+	if (!r->saw_root) {
+		r->error = "xml: malformed document";
+		return -1;
 	}
-	free(st);
-	xmlFreeTextReader(r);
-	return ret;
+	if (!r->root_ok) {
+		r->error = "xml: root element is not urlset or sitemapindex";
+		return -1;
+	}
+	if (!r->truncated && rc < 0)
+		r->error = "xml: malformed document (cut short)";
+	return 0;
+}
+
+/* --- the reader --- */
+
+struct sitemap_reader *sitemap_reader_new(const void *data, size_t len, const char *base_url, size_t max_entries)
+{
+	struct sitemap_reader *r = xcalloc(1, sizeof *r);
+	r->base_url = base_url ? xstrdup(base_url) : NULL;
+	r->max_entries = max_entries && max_entries < SITEMAP_MAX_URLS ? max_entries : SITEMAP_MAX_URLS;
+	if (!data)
+		len = 0;
+	if (len > SITEMAP_MAX_BYTES) {
+		r->error = "sitemap larger than the limit (50 MB)";
+		r->phase = PH_END;
+		return r;
+	}
+	const unsigned char *s = data;
+	if (len >= 2 && s[0] == 0x1f && s[1] == 0x8b) {
+		r->gz = xmalloc(len);
+		memcpy(r->gz, s, len);
+		if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK) {
+			r->error = "gzip: cannot initialise zlib";
+			r->phase = PH_END;
+			return r;
+		}
+		r->zs_open = true;
+		r->zs.next_in = r->gz;
+		r->zs.avail_in = (uInt)len; /* len <= SITEMAP_MAX_BYTES */
+		r->alloc = 64 * 1024;
+		r->body = xmalloc(r->alloc + 1);
+		r->phase = PH_INFLATE;
+	} else {
+		r->body = xmalloc(len + 1);
+		if (len)
+			memcpy(r->body, s, len);
+		r->body[len] = '\0';
+		r->len = len;
+		r->phase = PH_START;
+	}
+	return r;
+}
+
+/* Picks XML or plain text for the (inflated) body. */
+static int body_start(struct sitemap_reader *r)
+{
+	const char *s = r->body;
+	size_t len = r->len, i = 0;
+	if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	if (i < len && s[i] == '<')
+		return xml_start(r, s + i, len - i);
+	r->pos = i;
+	r->phase = PH_TEXT;
+	return 0;
+}
+
+int sitemap_reader_step(struct sitemap_reader *r, size_t max_out, struct sitemap *out)
+{
+	sitemap_free(out);
+	r->out = out;
+	r->out_max = max_out ? max_out : 1;
+	int rc = 0;
+	if (r->phase == PH_END && r->error && !r->saw_root)
+		rc = -1; /* failed before any XML: too big, gzip */
+	else if (r->phase == PH_INFLATE)
+		rc = inflate_some(r);
+	else if (r->phase == PH_START)
+		rc = body_start(r);
+	else if (r->phase == PH_XML)
+		rc = xml_some(r);
+	else if (r->phase == PH_TEXT)
+		text_some(r);
+	if (rc < 0)
+		r->phase = PH_END;
+	out->is_index = r->is_index;
+	out->truncated = r->truncated;
+	out->skipped_long = r->skipped_long;
+	out->error = r->error;
+	r->out = NULL;
+	return rc < 0 ? -1 : r->phase == PH_END ? 0 : 1;
+}
+
+void sitemap_reader_free(struct sitemap_reader *r)
+{
+	if (!r)
+		return;
+	if (r->xml)
+		xmlFreeTextReader(r->xml);
+	if (r->zs_open)
+		inflateEnd(&r->zs);
+	free(r->gz);
+	free(r->body);
+	free(r->base_url);
+	free(r);
 }
 
 int sitemap_parse(const void *data, size_t len, const char *base_url, struct sitemap *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!data)
-		len = 0;
-	if (len > SITEMAP_MAX_BYTES) {
-		out->error = "sitemap larger than the limit (50 MB)";
-		return -1;
+	struct sitemap_reader *r = sitemap_reader_new(data, len, base_url, SITEMAP_MAX_URLS);
+	struct sitemap all = {0}, part = {0};
+	int rc;
+	while ((rc = sitemap_reader_step(r, SITEMAP_MAX_URLS, &part)) >= 0) {
+		if (part.n) {
+			all.entries = xrealloc(all.entries, (all.n + part.n) * sizeof *all.entries);
+			memcpy(all.entries + all.n, part.entries, part.n * sizeof *part.entries);
+			all.n += part.n;
+			free(part.entries);
+			part.entries = NULL;
+			part.n = 0;
+		}
+		if (rc == 0)
+			break;
 	}
-	const char *s = data;
-	char *inflated = NULL;
-	if (len >= 2 && (unsigned char)s[0] == 0x1f && (unsigned char)s[1] == 0x8b) {
-		inflated = gunzip_capped(data, len, SITEMAP_MAX_BYTES, &len, &out->error);
-		if (!inflated)
-			return -1;
-		s = inflated;
-	}
-	if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
-		s += 3, len -= 3;
-	size_t i = 0;
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-		i++;
-	int rc = 0;
-	if (i < len && s[i] == '<')
-		rc = parse_xml(s + i, len - i, base_url, out);
-	else
-		parse_text(s + i, len - i, out);
-	free(inflated);
-	dedupe(out);
-	return rc;
+	all.is_index = part.is_index;
+	all.truncated = part.truncated;
+	all.skipped_long = part.skipped_long;
+	all.error = part.error;
+	sitemap_free(&part);
+	sitemap_reader_free(r);
+	dedupe(&all);
+	*out = all;
+	return rc < 0 ? -1 : 0;
 }
 
 void sitemap_free(struct sitemap *sm)

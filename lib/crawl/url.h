@@ -6,6 +6,12 @@
 
 /* Longest URL accepted, input or output, in bytes; longer ones are crawler traps and are refused. */
 #define URL_MAX_LEN 8192
+/* Longest URL the crawler and ingest keep (canonical form, in bytes). A URL ends up in btree keys: pgkb.documents
+ * (source_id, url) and Archon's archon_crawled_pages (url, chunk_number); a key over about 2,700 bytes (a third
+ * of a page) cannot be indexed, and the insert fails. 2,048 is the sitemap protocol's limit for <loc>, the
+ * longest URL common browsers and CDNs handle reliably, and leaves room for the rest of either key. Longer
+ * links are skipped (and counted); a job whose own URL is longer fails. */
+#define URL_STORE_MAX_LEN 2048
 /* Length of url_source_id()'s result, without the NUL. */
 #define URL_SOURCE_ID_LEN 16
 

@@ -1,5 +1,6 @@
 /* libFuzzer target: sitemap parsing (XML, text, gzip). The first byte picks the mode: bit 0 gzips the rest
- * first (so valid gzip streams reach the parser), bit 1 passes a base URL. */
+ * first (so valid gzip streams reach the parser), bit 1 passes a base URL, bit 2 also reads the input in small
+ * steps (sitemap_reader) with a cap of 1 + (mode >> 3) entries. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!sm.entries[i].url || strncmp(sm.entries[i].url, "http", 4) != 0)
 			abort();
 	sitemap_free(&sm);
+	if (mode & 4) { /* the same input through the stepping reader, in slices of 1 to 8 entries */
+		struct sitemap_reader *r = sitemap_reader_new(data, size, NULL, 1 + (mode >> 3));
+		struct sitemap part = {0};
+		size_t total = 0;
+		while ((rc = sitemap_reader_step(r, 1 + ((mode >> 3) & 7), &part)) == 1)
+			total += part.n;
+		total += part.n;
+		if (total > 1u + (mode >> 3) || part.n > 8)
+			abort();
+		sitemap_free(&part);
+		sitemap_reader_free(r);
+	}
 	free(gz);
 	return 0;
 }

@@ -336,6 +336,37 @@ TEST(scanner_reads_tags_comments_and_raw_text)
 			TEST_FAIL_AT("tag_scan accepted %s", unsure[i]);
 	}
 }
+/* A link over URL_STORE_MAX_LEN (but under URL_MAX_LEN) is skipped and counted, in HTML (fast scanner and
+ * libxml2) and in llms.txt; the links around it are kept. */
+TEST(long_links_skipped_and_counted)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "<html><body><a href='/one'>1</a><a href='/");
+	for (int i = 0; i < 6000; i++)
+		buf_append(&b, "x", 1);
+	buf_printf(&b, "'>long</a><a href='/two'>2</a></body></html>");
+	for (int parsed = 0; parsed < 2; parsed++) {
+		struct links l;
+		int rc = parsed ? links_from_html_parsed(b.data, b.len, "https://e.com/", NULL, 0, &l)
+		                : links_from_html(b.data, b.len, "https://e.com/", NULL, 0, &l);
+		ASSERT_INT_EQ(rc, 0);
+		ASSERT_INT_EQ(l.n, 2);
+		ASSERT_INT_EQ(l.skipped_long, 1);
+		links_free(&l);
+	}
+	buf_free(&b);
+	buf_printf(&b, "- [a](https://e.com/a)\n- [long](https://e.com/");
+	for (int i = 0; i < 3000; i++)
+		buf_append(&b, "y", 1);
+	buf_printf(&b, ")\n- [c](/c)\n");
+	struct links l;
+	ASSERT_INT_EQ(links_from_llms_txt(b.data, b.len, "https://e.com/llms.txt", 0, &l), 0);
+	ASSERT_INT_EQ(l.n, 2);
+	ASSERT_INT_EQ(l.skipped_long, 1);
+	links_free(&l);
+	buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return test_main(argc, argv);

@@ -309,6 +309,91 @@ TEST(w3c_datetimes)
 	ASSERT_INT_EQ(sitemap_parse_datetime(NULL), 0);
 }
 
+/* An index of n sitemaps, plus one <loc> of long_len characters when long_len is not 0. */
+static void make_index(struct buf *b, size_t n, size_t long_len)
+{
+	buf_printf(b, "<?xml version=\"1.0\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "<sitemap><loc>https://example.com/sm/%zu.xml.gz</loc></sitemap>\n", i);
+	if (long_len) {
+		buf_printf(b, "<sitemap><loc>https://example.com/");
+		for (size_t i = 0; i < long_len; i++)
+			buf_append(b, "a", 1);
+		buf_printf(b, "</loc></sitemap>\n");
+	}
+	buf_printf(b, "</sitemapindex>\n");
+}
+
+/* The reader hands out a big index in slices of at most max_out entries, each step a bounded amount of work,
+ * stops at max_entries (truncated), and counts a <loc> over URL_STORE_MAX_LEN instead of giving it out. */
+TEST(reader_steps_are_bounded)
+{
+	struct buf x = BUF_INIT, gz = BUF_INIT;
+	make_index(&x, 50000, 6000);
+	gzip_append(&gz, x.data, x.len);
+	for (int zipped = 0; zipped < 2; zipped++) {
+		const struct buf *in = zipped ? &gz : &x;
+		struct sitemap_reader *r = sitemap_reader_new(in->data, in->len, "https://example.com/sitemap.xml", 0);
+		struct sitemap part = {0};
+		size_t total = 0, steps = 0, biggest = 0;
+		int rc;
+		while ((rc = sitemap_reader_step(r, 1000, &part)) == 1) {
+			steps++;
+			total += part.n;
+			biggest = part.n > biggest ? part.n : biggest;
+			ASSERT_TRUE(part.is_index || total == 0);
+		}
+		ASSERT_INT_EQ(rc, 0);
+		total += part.n;
+		ASSERT_INT_EQ(total, 50000);
+		ASSERT_TRUE(biggest <= 1000);
+		ASSERT_TRUE(steps >= 50);
+		ASSERT_INT_EQ(part.skipped_long, 1);
+		ASSERT_TRUE(!part.truncated);
+		sitemap_free(&part);
+		sitemap_reader_free(r);
+
+		r = sitemap_reader_new(in->data, in->len, NULL, 1500);
+		total = 0;
+		while ((rc = sitemap_reader_step(r, 1000, &part)) == 1)
+			total += part.n;
+		total += part.n;
+		ASSERT_INT_EQ(rc, 0);
+		ASSERT_INT_EQ(total, 1500);
+		ASSERT_TRUE(part.truncated);
+		sitemap_free(&part);
+		sitemap_reader_free(r); /* also mid-file */
+		r = sitemap_reader_new(in->data, in->len, NULL, 0);
+		ASSERT_INT_EQ(sitemap_reader_step(r, 10, &part), 1);
+		sitemap_free(&part);
+		sitemap_reader_free(r);
+	}
+	buf_free(&x);
+	buf_free(&gz);
+}
+
+/* sitemap_parse drops a long <loc> too, and a long line of a text sitemap, counting them. */
+TEST(long_urls_skipped)
+{
+	struct buf x = BUF_INIT;
+	make_index(&x, 3, 2100);
+	struct sitemap sm;
+	ASSERT_INT_EQ(sitemap_parse(x.data, x.len, NULL, &sm), 0);
+	ASSERT_INT_EQ(sm.n, 3);
+	ASSERT_INT_EQ(sm.skipped_long, 1);
+	sitemap_free(&sm);
+	buf_free(&x);
+	buf_printf(&x, "https://example.com/a\nhttps://example.com/");
+	for (int i = 0; i < 3000; i++)
+		buf_append(&x, "b", 1);
+	buf_printf(&x, "\nhttps://example.com/c\n");
+	ASSERT_INT_EQ(sitemap_parse(x.data, x.len, NULL, &sm), 0);
+	ASSERT_INT_EQ(sm.n, 2);
+	ASSERT_INT_EQ(sm.skipped_long, 1);
+	sitemap_free(&sm);
+	buf_free(&x);
+}
+
 int main(int argc, char **argv)
 {
 	return test_main(argc, argv);

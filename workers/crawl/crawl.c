@@ -1,6 +1,13 @@
 /* The crawl job: source and crawl rows, then discovery (robots.txt, sitemaps, llms.txt) and the seed URLs'
- * fetch jobs, claimed in the job's fenced result transaction. */
+ * fetch jobs, claimed in the job's fenced result transaction.
+ * Discovery reads what other people's servers send, so all of it is bounded (crawl.sitemap_* and
+ * crawl.discovery_* keys): files fetched, index levels, entries per file, URLs kept, wall time. A sitemap is read
+ * in slices, one per loop iteration, so the worker keeps renewing leases and running other jobs meanwhile. When
+ * a bound cuts the discovery short, what was found within it is crawled and pgkb.crawls.discovery_stopped says
+ * which bound. */
+#include <ev.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +24,11 @@
 #include "lib/pg/pgpool.h"
 #include "lib/crawl/sitemap.h"
 #include "lib/crawl/url.h"
+#include "lib/crawl/urlset.h"
+#include "lib/util/buf.h"
 
-#define CRAWL_MAX_SITEMAPS 64     /* sitemap files fetched per crawl */
-#define CRAWL_SITEMAP_NESTING 3   /* sitemap index levels followed */
 #define CRAWL_MAX_ROBOTS_DELAY_MS 120000
+#define DISC_SLICE_ENTRIES 1000 /* sitemap entries offered per loop iteration */
 
 enum disc_kind { DISC_SITEMAP, DISC_LLMS, DISC_LLMS_FULL };
 
@@ -43,6 +51,7 @@ enum crawl_stage {
 	CRAWL_SETUP,       /* its source and crawl rows: upserted */
 	CRAWL_ROBOTS,      /* waiting for the origin's robots.txt (its sitemaps and Crawl-delay) */
 	CRAWL_DISCOVERING, /* fetching sitemaps and llms.txt, one at a time */
+	CRAWL_PARSING,     /* reading a sitemap in slices, one per loop iteration */
 	CRAWL_SEED_ROBOTS, /* waiting for robots.txt again, to filter the seeds */
 	CRAWL_DONE,        /* ended: the seeds' fetch jobs commit with the completion */
 	CRAWL_ABANDONED,   /* handed back while a database request was in flight; its callback frees it */
@@ -50,12 +59,13 @@ enum crawl_stage {
 };
 
 static const char *const crawl_stage_names[CRAWL_STAGES] = {
-	"parsed", "setup", "robots", "discovering", "seed robots", "done", "abandoned"};
+	"parsed", "setup", "robots", "discovering", "parsing", "seed robots", "done", "abandoned"};
 static const unsigned crawl_next[CRAWL_STAGES] = {
 	[CRAWL_PARSED] = STAGE_BIT(CRAWL_SETUP),
 	[CRAWL_SETUP] = STAGE_BIT(CRAWL_ROBOTS) | STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
 	[CRAWL_ROBOTS] = STAGE_BIT(CRAWL_DISCOVERING) | STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
-	[CRAWL_DISCOVERING] = STAGE_BIT(CRAWL_SEED_ROBOTS) | STAGE_BIT(CRAWL_ABANDONED),
+	[CRAWL_DISCOVERING] = STAGE_BIT(CRAWL_PARSING) | STAGE_BIT(CRAWL_SEED_ROBOTS) | STAGE_BIT(CRAWL_ABANDONED),
+	[CRAWL_PARSING] = STAGE_BIT(CRAWL_DISCOVERING) | STAGE_BIT(CRAWL_ABANDONED),
 	[CRAWL_SEED_ROBOTS] = STAGE_BIT(CRAWL_DONE) | STAGE_BIT(CRAWL_ABANDONED),
 };
 static const enum crawl_wait crawl_waits[CRAWL_STAGES] = {
@@ -76,12 +86,28 @@ struct crawl {
 	struct crawl_opts opts;
 	long long robots_delay_ms; /* -1: none */
 	struct disc *todo, *todo_tail;
-	int sitemaps_fetched;
-	char **seen; /* discovery URLs queued already */
-	size_t n_seen;
-	struct seed *top, *deep; /* depth 0 and depth 1 seeds */
+	/* discovery and its bounds */
+	struct ev_loop *loop;
+	int sitemaps_queued;          /* counts against crawl.sitemap_max_files */
+	long long max_urls;           /* crawl.discovery_max_urls, at most max_pages */
+	ev_tstamp deadline;           /* crawl.discovery_timeout */
+	struct urlset disc_seen;      /* sitemaps and llms.txt files queued already */
+	struct urlset seed_seen;      /* seeds taken already */
+	struct sitemap_reader *reader; /* the sitemap being read (c->todo, stage parsing) */
+	ev_timer slice;               /* the next slice of it */
+	size_t file_entries;          /* entries read from it so far */
+	size_t skipped_long;          /* discovered URLs over URL_STORE_MAX_LEN */
+	unsigned bounds_hit;          /* bits of enum disc_bound */
+	struct buf stopped;           /* the bounds hit, for pgkb.crawls.discovery_stopped */
+	struct seed *top, *deep;      /* depth 0 and depth 1 seeds */
 	size_t n_top, n_deep, cap_top, cap_deep;
 };
+
+/* The bounds of a discovery, by configuration key. */
+enum disc_bound { B_FILES, B_DEPTH, B_ENTRIES, B_URLS, B_TIME };
+static const char *const bound_keys[] = {"crawl.sitemap_max_files", "crawl.sitemap_max_depth",
+                                         "crawl.sitemap_max_entries", "crawl.discovery_max_urls",
+                                         "crawl.discovery_timeout"};
 
 static const struct pg_stmt source_upsert = {
 	"pgkb_crawl_source",
@@ -105,6 +131,8 @@ static const struct pg_stmt stmt_claim = {
 	"pgkb_crawl_claim", "SELECT pgkb.crawl_claim($1::bigint, $2::jsonb, $3::int)", 3};
 static const struct pg_stmt stmt_finish = {"pgkb_crawl_finish", "SELECT pgkb.crawl_finish_if_done($1::bigint)", 1};
 static const struct pg_stmt stmt_settle = {"pgkb_crawl_settle", "SELECT pgkb.crawl_settle($1::bigint)", 1};
+static const struct pg_stmt stmt_stopped = {
+	"pgkb_crawl_discovery_stopped", "UPDATE pgkb.crawls SET discovery_stopped = $2 WHERE id = $1::bigint", 2};
 static const struct pg_stmt robots_delay_upsert = {
 	"pgkb_crawl_robots_delay",
 	"INSERT INTO pgkb.host_politeness (host, robots_delay_ms) VALUES ($1, $2::int)"
@@ -231,6 +259,18 @@ static void seeds_free(struct seed *s, size_t n)
 	free(s);
 }
 
+/* Drops what is left to discover (a bound that ends the whole discovery was hit). */
+static void disc_drop_todo(struct crawl *c)
+{
+	while (c->todo) {
+		struct disc *d = c->todo;
+		c->todo = d->next;
+		free(d->url);
+		free(d);
+	}
+	c->todo_tail = NULL;
+}
+
 static void crawl_free(struct crawl_job *j)
 {
 	struct crawl *c = (struct crawl *)j;
@@ -241,15 +281,13 @@ static void crawl_free(struct crawl_job *j)
 	free(c->options);
 	free(c->source_meta);
 	crawl_opts_free(&c->opts);
-	while (c->todo) {
-		struct disc *d = c->todo;
-		c->todo = d->next;
-		free(d->url);
-		free(d);
-	}
-	for (size_t i = 0; i < c->n_seen; i++)
-		free(c->seen[i]);
-	free(c->seen);
+	disc_drop_todo(c);
+	if (c->loop)
+		ev_timer_stop(c->loop, &c->slice);
+	sitemap_reader_free(c->reader);
+	urlset_free(&c->disc_seen);
+	urlset_free(&c->seed_seen);
+	buf_free(&c->stopped);
 	seeds_free(c->top, c->n_top);
 	seeds_free(c->deep, c->n_deep);
 	free(c);
@@ -266,10 +304,33 @@ static struct job_run *crawl_end(struct crawl *c)
 	return crawl_job_end(&c->job);
 }
 
-static void seed_add(struct crawl *c, bool top, const char *url, time_t lastmod)
+/* Records that bound b cut the discovery (once per bound), with what it cut. */
+static void disc_bound(struct crawl *c, enum disc_bound b, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void disc_bound(struct crawl *c, enum disc_bound b, const char *fmt, ...)
 {
-	if (!crawl_in_scope(&c->opts, c->root_host, url))
+	if (c->bounds_hit & (1u << b))
 		return;
+	c->bounds_hit |= 1u << b;
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	buf_printf(&c->stopped, "%s%s: %s", c->stopped.len ? "; " : "", bound_keys[b], what);
+	log_warn("crawl %s: discovery bounded by %s: %s", c->crawl_id, bound_keys[b], what);
+}
+
+/* Takes url as a seed; returns false when the discovery takes no more URLs. Depth 1 seeds (found by discovery)
+ * count against max_urls; the crawl's own URL does not. */
+static bool seed_add(struct crawl *c, bool top, const char *url, time_t lastmod)
+{
+	if (!top && (long long)c->n_deep >= c->max_urls) {
+		disc_bound(c, B_URLS, "%lld URLs taken from sitemaps and llms.txt; the rest were left out", c->max_urls);
+		return false;
+	}
+	if (!crawl_in_scope(&c->opts, c->root_host, url) || !urlset_add(&c->seed_seen, url))
+		return true;
 	struct seed **v = top ? &c->top : &c->deep;
 	size_t *n = top ? &c->n_top : &c->n_deep, *cap = top ? &c->cap_top : &c->cap_deep;
 	if (*n == *cap) {
@@ -278,15 +339,28 @@ static void seed_add(struct crawl *c, bool top, const char *url, time_t lastmod)
 	}
 	(*v)[*n] = (struct seed){xstrdup(url), lastmod, *n};
 	(*n)++;
+	return true;
 }
 
-static void disc_add(struct crawl *c, const char *url, enum disc_kind kind, int level)
+/* Queues a sitemap or llms.txt to fetch, once; returns false when no more sitemaps may be queued. */
+static bool disc_add(struct crawl *c, const char *url, enum disc_kind kind, int level)
 {
-	for (size_t i = 0; i < c->n_seen; i++)
-		if (strcmp(c->seen[i], url) == 0)
-			return;
-	c->seen = xrealloc(c->seen, (c->n_seen + 1) * sizeof *c->seen);
-	c->seen[c->n_seen++] = xstrdup(url);
+	const struct cfg *cfg = worker_cfg(c->job.run->worker);
+	if (kind == DISC_SITEMAP && level > cfg->sitemap_max_depth) {
+		disc_bound(c, B_DEPTH, "sitemap indexes nested deeper than %d levels were not followed",
+		           cfg->sitemap_max_depth);
+		return true;
+	}
+	if (urlset_has(&c->disc_seen, url))
+		return true;
+	if (kind == DISC_SITEMAP && c->sitemaps_queued >= cfg->sitemap_max_files) {
+		disc_bound(c, B_FILES, "at most %d sitemap files per crawl; more were listed (first left out: %.200s)",
+		           cfg->sitemap_max_files, url);
+		return false;
+	}
+	urlset_add(&c->disc_seen, url);
+	if (kind == DISC_SITEMAP)
+		c->sitemaps_queued++;
 	struct disc *d = xcalloc(1, sizeof *d);
 	*d = (struct disc){xstrdup(url), kind, level, NULL};
 	if (c->todo_tail)
@@ -294,6 +368,7 @@ static void disc_add(struct crawl *c, const char *url, enum disc_kind kind, int 
 	else
 		c->todo = d;
 	c->todo_tail = d;
+	return true;
 }
 
 /* ---- the result transaction ---- */
@@ -353,9 +428,16 @@ static void on_final_robots(const struct robots *rules, void *arg)
 		crawl_add_claim(w, c->crawl_id, top, 0);
 	if (deep)
 		crawl_add_claim(w, c->crawl_id, deep, 1);
+	if (c->stopped.len)
+		pg_req_addl(w, &stmt_stopped, c->crawl_id, buf_str(&c->stopped));
 	crawl_add_finish(w, c->crawl_id);
-	log_info("crawl %s (%s): %zu seeds at depth 0, %zu from sitemaps and llms.txt, robots.txt Crawl-delay %lld ms",
-	         c->crawl_id, c->url, c->n_top, c->n_deep, c->robots_delay_ms);
+	log_info("crawl %s (%s): %zu seeds at depth 0, %zu from sitemaps and llms.txt, robots.txt Crawl-delay %lld ms"
+	         "%s%s",
+	         c->crawl_id, c->url, c->n_top, c->n_deep, c->robots_delay_ms, c->stopped.len ? "; discovery cut by " : "",
+	         c->stopped.len ? buf_str(&c->stopped) : "");
+	if (c->skipped_long)
+		log_info("crawl %s: %zu discovered URLs longer than %d bytes skipped", c->crawl_id, c->skipped_long,
+		         URL_STORE_MAX_LEN);
 	free(top);
 	free(deep);
 	job_succeed_with(crawl_end(c), w);
@@ -371,22 +453,92 @@ static bool body_is_html(const struct http_response *resp)
 	return ct && (strncasecmp(ct, "text/html", 9) == 0 || strncasecmp(ct, "application/xhtml", 17) == 0);
 }
 
-static void disc_sitemap(struct crawl *c, const struct disc *d, const struct http_response *resp)
+/* Offers one slice of the sitemap's entries; returns false when the discovery must end (a bound was hit). */
+static bool disc_offer(struct crawl *c, const struct disc *d, const struct sitemap *part)
 {
-	struct sitemap sm = {0};
-	int rc = sitemap_parse(resp->body.data ? resp->body.data : "", resp->body.len, resp->effective_url, &sm);
-	if (rc != 0) {
-		log_info("crawl %s: sitemap %s: %s", c->crawl_id, d->url, sm.error ? sm.error : "unreadable");
-	} else {
-		for (size_t i = 0; i < sm.n; i++) {
-			if (!sm.is_index)
-				seed_add(c, false, sm.entries[i].url, sm.entries[i].lastmod);
-			else if (d->level < CRAWL_SITEMAP_NESTING)
-				disc_add(c, sm.entries[i].url, DISC_SITEMAP, d->level + 1);
+	for (size_t i = 0; i < part->n; i++) {
+		const struct sitemap_entry *e = &part->entries[i];
+		if (!part->is_index) {
+			if (!seed_add(c, false, e->url, e->lastmod))
+				return false;
+		} else if (!disc_add(c, e->url, DISC_SITEMAP, d->level + 1)) {
+			return true; /* no more files: this index's other entries need no reading */
 		}
-		log_info("crawl %s: sitemap %s: %zu %s", c->crawl_id, d->url, sm.n, sm.is_index ? "sitemaps" : "URLs");
 	}
-	sitemap_free(&sm);
+	return true;
+}
+
+/* The end of the sitemap c->todo: back to fetching the next. */
+static void disc_file_done(struct crawl *c, const struct sitemap *last)
+{
+	struct disc *d = c->todo;
+	const struct cfg *cfg = worker_cfg(c->job.run->worker);
+	if (last->error)
+		log_info("crawl %s: sitemap %s: %s", c->crawl_id, d->url, last->error);
+	log_info("crawl %s: sitemap %s: %zu %s", c->crawl_id, d->url, c->file_entries,
+	         last->is_index ? "sitemaps" : "URLs");
+	if (last->truncated)
+		disc_bound(c, B_ENTRIES, "%s has more than %d entries; the rest were not read", d->url,
+		           cfg->sitemap_max_entries);
+	c->skipped_long += last->skipped_long;
+	sitemap_reader_free(c->reader);
+	c->reader = NULL;
+	c->todo = d->next;
+	if (!c->todo)
+		c->todo_tail = NULL;
+	free(d->url);
+	free(d);
+	crawl_stage(c, CRAWL_DISCOVERING);
+	disc_next(c);
+}
+
+/* One slice of the sitemap being read: a bounded step of the parser, its entries offered; then the next slice
+ * from the loop, so leases are renewed and other jobs run between slices. */
+static void on_slice(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct crawl *c = t->data;
+	struct sitemap part = {0};
+	int rc = sitemap_reader_step(c->reader, DISC_SLICE_ENTRIES, &part);
+	c->file_entries += part.n;
+	bool go_on = disc_offer(c, c->todo, &part);
+	if (go_on && ev_now(c->loop) > c->deadline) {
+		disc_bound(c, B_TIME, "discovery ran past its time limit while reading %.200s", c->todo->url);
+		go_on = false;
+	}
+	if (!go_on) {
+		struct disc *d = c->todo;
+		c->todo = d->next; /* keep the file being read at the head for disc_file_done */
+		disc_drop_todo(c);
+		d->next = NULL;
+		c->todo = c->todo_tail = d;
+		rc = 0;
+	}
+	const struct cfg *cfg = worker_cfg(c->job.run->worker);
+	if (rc == 1 && part.is_index &&
+	    (c->bounds_hit & (1u << B_FILES) || c->todo->level >= cfg->sitemap_max_depth))
+		rc = 0; /* no file it lists can be fetched: the rest of the index needs no reading */
+	if (rc == 1) {
+		sitemap_free(&part);
+		ev_timer_set(&c->slice, 0., 0.);
+		ev_timer_start(c->loop, &c->slice);
+		return;
+	}
+	disc_file_done(c, &part);
+	sitemap_free(&part);
+}
+
+/* Starts reading a fetched sitemap in slices. */
+static void disc_sitemap(struct crawl *c, const struct http_response *resp)
+{
+	const struct cfg *cfg = worker_cfg(c->job.run->worker);
+	c->reader = sitemap_reader_new(resp->body.data, resp->body.len, resp->effective_url,
+	                               (size_t)cfg->sitemap_max_entries);
+	c->file_entries = 0;
+	crawl_stage(c, CRAWL_PARSING);
+	ev_timer_set(&c->slice, 0., 0.);
+	ev_timer_start(c->loop, &c->slice);
 }
 
 static void disc_llms(struct crawl *c, const struct disc *d, const struct http_response *resp)
@@ -396,8 +548,9 @@ static void disc_llms(struct crawl *c, const struct disc *d, const struct http_r
 		return;
 	struct links l = {0};
 	if (links_from_llms_txt(resp->body.data ? resp->body.data : "", resp->body.len, resp->effective_url, 0, &l) == 0)
-		for (size_t i = 0; i < l.n; i++)
-			seed_add(c, false, l.urls[i], 0);
+		for (size_t i = 0; i < l.n && seed_add(c, false, l.urls[i], 0); i++)
+			;
+	c->skipped_long += l.skipped_long;
 	log_info("crawl %s: %s: %zu links", c->crawl_id, d->url, l.n);
 	links_free(&l);
 }
@@ -407,15 +560,17 @@ static void on_disc(struct http_response *resp, void *arg)
 	struct crawl *c = arg;
 	c->job.preq = NULL;
 	struct disc *d = c->todo;
+	bool ok = resp && resp->error_kind == HTTP_OK && resp->status >= 200 && resp->status < 300;
+	if (ok && d->kind == DISC_SITEMAP) {
+		disc_sitemap(c, resp); /* read in slices; d stays at the head until then */
+		return;
+	}
 	c->todo = d->next;
 	if (!c->todo)
 		c->todo_tail = NULL;
-	bool ok = resp && resp->error_kind == HTTP_OK && resp->status >= 200 && resp->status < 300;
 	if (!ok)
 		log_debug("crawl %s: %s: %s", c->crawl_id, d->url,
 		          !resp ? "not fetched" : resp->error ? resp->error : "no 2xx answer");
-	else if (d->kind == DISC_SITEMAP)
-		disc_sitemap(c, d, resp);
 	else if (!body_is_html(resp)) /* an HTML answer for llms.txt is a soft 404 */
 		disc_llms(c, d, resp);
 	free(d->url);
@@ -425,21 +580,19 @@ static void on_disc(struct http_response *resp, void *arg)
 
 static void disc_next(struct crawl *c)
 {
-	while (c->todo && c->todo->kind == DISC_SITEMAP && c->sitemaps_fetched >= CRAWL_MAX_SITEMAPS) {
-		struct disc *d = c->todo;
-		c->todo = d->next;
-		log_warn("crawl %s: more than %d sitemaps; skipping %s", c->crawl_id, CRAWL_MAX_SITEMAPS, d->url);
-		free(d->url);
-		free(d);
+	if (c->todo && ev_now(c->loop) > c->deadline) {
+		disc_bound(c, B_TIME, "discovery ran past its time limit; %.200s and what followed were not read",
+		           c->todo->url);
+		disc_drop_todo(c);
 	}
+	if (c->bounds_hit & (1u << B_URLS))
+		disc_drop_todo(c);
 	if (!c->todo) {
 		c->todo_tail = NULL;
 		crawl_stage(c, CRAWL_SEED_ROBOTS);
 		robots_lookup_patient(c->url, on_final_robots, c, &c->job.rwait);
 		return;
 	}
-	if (c->todo->kind == DISC_SITEMAP)
-		c->sitemaps_fetched++;
 	c->job.preq = polite_get(c->todo->url, NULL, on_disc, c);
 	if (!c->job.preq)
 		on_disc(NULL, c);
@@ -455,10 +608,16 @@ static void on_robots(const struct robots *rules, void *arg)
 	c->robots_delay_ms = delay < 0 ? -1 : (long long)(delay * 1000);
 	if (c->robots_delay_ms > CRAWL_MAX_ROBOTS_DELAY_MS)
 		c->robots_delay_ms = CRAWL_MAX_ROBOTS_DELAY_MS;
+	const struct cfg *cfg = worker_cfg(c->job.run->worker);
+	c->loop = worker_loop(c->job.run->worker);
+	ev_timer_init(&c->slice, on_slice, 0., 0.);
+	c->slice.data = c;
+	c->deadline = ev_now(c->loop) + (ev_tstamp)cfg->discovery_timeout_ms / 1000.;
+	c->max_urls = cfg->discovery_max_urls < c->opts.max_pages ? cfg->discovery_max_urls : c->opts.max_pages;
 	const char *const *maps;
 	size_t n = robots_sitemaps(rules, &maps);
-	for (size_t i = 0; i < n; i++)
-		disc_add(c, maps[i], DISC_SITEMAP, 0);
+	for (size_t i = 0; i < n && disc_add(c, maps[i], DISC_SITEMAP, 0); i++)
+		;
 	char *u = xasprintf("%s/sitemap.xml", c->origin);
 	disc_add(c, u, DISC_SITEMAP, 0);
 	free(u);
@@ -523,6 +682,8 @@ static char *crawl_parse(const char *payload, struct crawl *c)
 		(void)0;
 	else if (!json_is_string(u) || !(c->url = url_canonical(json_string_value(u))))
 		err = xasprintf("crawl: \"url\" must be an absolute http(s) URL");
+	else if (strlen(c->url) > URL_STORE_MAX_LEN)
+		err = xasprintf("crawl: \"url\" is %zu bytes long; the limit is %d", strlen(c->url), URL_STORE_MAX_LEN);
 	else if (!(err = crawl_opts_parse(payload, &c->opts)))
 		err = parse_meta(root, c);
 	if (!err) {

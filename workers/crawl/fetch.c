@@ -375,6 +375,8 @@ static char *links_json(struct fetch *f, struct links *l)
 	offered_done(f);
 	free(f->offered);
 	f->offered = xcalloc(l->n + 1, sizeof *f->offered);
+	if (l->skipped_long) /* the page is kept; only those links are lost, and the log says so */
+		log_info("fetch %s: %zu links longer than %d bytes skipped", f->url, l->skipped_long, URL_STORE_MAX_LEN);
 	if (f->depth < f->opts.max_depth)
 		for (size_t i = 0; i < l->n; i++) {
 			uint64_t h = crawl_seen_hash(l->urls[i]);
@@ -544,6 +546,14 @@ static void on_response(struct http_response *resp, void *arg)
 	}
 	char *redirects = redirect_chain(f, resp);
 	const char *final_url = redirects ? resp->effective_url : NULL;
+	if (final_url && strlen(final_url) > URL_STORE_MAX_LEN) {
+		char *msg = xasprintf("fetch: redirected to a URL of %zu bytes; the limit is %d", strlen(final_url),
+		                      URL_STORE_MAX_LEN);
+		fetch_final(f, "failed", msg, resp->status, NULL, NULL);
+		free(msg);
+		free(redirects);
+		return;
+	}
 	if (resp->error_kind != HTTP_OK) {
 		char *msg = xasprintf("fetch: %s: %s", http_error_name(resp->error_kind), resp->error);
 		switch (resp->error_kind) {
@@ -753,6 +763,8 @@ static char *fetch_parse(const char *payload, struct fetch *f)
 		err = xasprintf("fetch: \"crawl_id\" must be a positive integer");
 	else if (!json_is_string(u) || !(f->url = url_canonical(json_string_value(u))))
 		err = xasprintf("fetch: \"url\" must be an absolute http(s) URL");
+	else if (strlen(f->url) > URL_STORE_MAX_LEN)
+		err = xasprintf("fetch: \"url\" is %zu bytes long; the limit is %d", strlen(f->url), URL_STORE_MAX_LEN);
 	else if (d && (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 1000000))
 		err = xasprintf("fetch: \"depth\" must be a non-negative integer");
 	if (!err) {

@@ -465,6 +465,12 @@ static void on_path_ready(void *arg)
 		ingest_target_free(t);
 	} else if (t->kind == INGEST_TARGET_DIR) {
 		ingest_dir(j, t, p->source_id); /* takes t */
+	} else if (strlen("file://") + strlen(t->resolved) > URL_STORE_MAX_LEN) { /* the file:// URL is a btree key */
+		char *msg = xasprintf("ingest: the path %.100s... is too long: its file:// URL would be %zu bytes; the "
+		                      "limit is %d", t->resolved, strlen("file://") + strlen(t->resolved), URL_STORE_MAX_LEN);
+		job_fail(ingest_end(j), msg, true);
+		free(msg);
+		ingest_target_free(t);
 	} else {
 		ingest_stage(j, INGEST_CONVERTING);
 		ingest_file(j, t, p->source_id);
@@ -518,6 +524,9 @@ static void ingest_run(struct job_run *r)
 		    opt_string(o, "source_id", &source_id, &err) == 0) {
 			if (!url)
 				err = xasprintf("ingest: inline \"content\" needs a \"url\" naming it");
+			else if (strlen(url) > URL_STORE_MAX_LEN)
+				err = xasprintf("ingest: \"url\" is %zu bytes long; the limit is %d", strlen(url),
+				                URL_STORE_MAX_LEN);
 			else
 				ingest_inline(j, content, url, title, source_id);
 		}
