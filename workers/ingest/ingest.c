@@ -59,13 +59,15 @@ static const struct pg_stmt ingest_ensure_source = {
 	3,
 };
 
-/* One ingest job per file of a directory, in the directory job's completion. */
+/* One ingest job per file of a directory, in the directory job's completion. parent_job_id leads from the
+ * directory's job to them (pgkb.job_tree, schema/085_readiness.sql); the worker does not read it. */
 static const struct pg_stmt ingest_fan_out = {
 	"pgkb_ingest_fan_out",
 	"INSERT INTO pgkb.jobs (kind, payload, dedupe_key)"
-	" SELECT 'ingest', jsonb_build_object('path', p, 'source_id', $2::text), 'ingest:' || $2 || ':' || md5(p)"
+	" SELECT 'ingest', jsonb_build_object('path', p, 'source_id', $2::text, 'parent_job_id', $3::bigint),"
+	"        'ingest:' || $2 || ':' || md5(p)"
 	"   FROM jsonb_array_elements_text($1::jsonb) AS p",
-	2,
+	3,
 };
 
 /* The dimension the ingest worker embeds new rows at, or 0 when it leaves them to the embed worker. It embeds
@@ -225,7 +227,9 @@ static void ingest_dir(struct ingest_job *j, const char *resolved, const char *s
 	char *dir_url = xasprintf("file://%s", resolved);
 	struct pg_req *w = writes_new();
 	pg_req_addl(w, &ingest_ensure_source, source_id, dir_url, resolved); /* titled by its directory */
-	pg_req_addl(w, &ingest_fan_out, list, source_id);
+	char parent[32];
+	snprintf(parent, sizeof parent, "%lld", j->job_id);
+	pg_req_addl(w, &ingest_fan_out, list, source_id, parent);
 	log_info("ingest job %lld: %s: %zu files to ingest into source %s%s", j->job_id, resolved, n - skipped,
 	         source_id, skipped ? " (some names are not valid UTF-8 and were skipped)" : "");
 	free(list);
@@ -378,7 +382,7 @@ static void ingest_run(struct job_run *r)
 		if (!err)
 			ingest_document_id(j, (long long)json_integer_value(doc_id));
 	} else if (json_object_get(o, "path")) {
-		static const char *const keys[] = {"path", "source_id", NULL};
+		static const char *const keys[] = {"path", "source_id", "parent_job_id", NULL};
 		if (!(err = check_keys(o, keys)) && opt_string(o, "path", &path, &err) == 0 &&
 		    opt_string(o, "source_id", &source_id, &err) == 0)
 			ingest_path(j, path, source_id);
