@@ -102,22 +102,24 @@ $$;
 CREATE FUNCTION pgkb.job_documents(p_job_id bigint)
 RETURNS TABLE (document_id bigint, source_id text, url text, status text, error text, job_id bigint)
 LANGUAGE sql STABLE AS $$
+	-- each branch returns the document's columns itself: a join of the union back to documents was planned as
+	-- a hash join over every document (the union's size cannot be estimated)
 	WITH t AS MATERIALIZED (SELECT * FROM pgkb.job_tree(p_job_id)),
 	found AS (
-		SELECT d.id, t.job_id
+		SELECT d.id, d.source_id, d.url, d.status, d.error, t.job_id
 		  FROM t JOIN pgkb.documents d ON d.id = (t.payload ->> 'document_id')::bigint
 		 WHERE t.payload ->> 'document_id' ~ '^[0-9]{1,18}$'
 		UNION ALL
-		SELECT d.id, t.job_id
+		SELECT d.id, d.source_id, d.url, d.status, d.error, t.job_id
 		  FROM t JOIN pgkb.crawls c ON c.job_id = t.job_id JOIN pgkb.documents d ON d.crawl_id = c.id
 		 WHERE t.kind = 'crawl'
 		UNION ALL
-		SELECT d.id, t.job_id
+		SELECT d.id, d.source_id, d.url, d.status, d.error, t.job_id
 		  FROM t JOIN pgkb.documents d ON d.url = t.payload ->> 'url'
 		       AND d.crawl_id = (t.payload ->> 'crawl_id')::bigint
 		 WHERE t.kind = 'fetch' AND t.payload ->> 'crawl_id' ~ '^[0-9]{1,18}$'
 		UNION ALL
-		SELECT d.id, t.job_id
+		SELECT d.id, d.source_id, d.url, d.status, d.error, t.job_id
 		  FROM t JOIN pgkb.documents d
 		       ON d.url = CASE WHEN jsonb_typeof(t.payload -> 'path') = 'string' THEN 'file://' || (t.payload ->> 'path')
 		                       WHEN jsonb_typeof(t.payload -> 'content') = 'string' THEN t.payload ->> 'url' END
@@ -125,9 +127,9 @@ LANGUAGE sql STABLE AS $$
 		   AND (jsonb_typeof(t.payload -> 'source_id') IS DISTINCT FROM 'string'
 		        OR d.source_id = t.payload ->> 'source_id')
 	)
-	SELECT DISTINCT ON (d.id) d.id, d.source_id, d.url, d.status, d.error, f.job_id
-	  FROM found f JOIN pgkb.documents d ON d.id = f.id
-	 ORDER BY d.id, f.job_id
+	SELECT DISTINCT ON (f.id) f.id, f.source_id, f.url, f.status, f.error, f.job_id
+	  FROM found f
+	 ORDER BY f.id, f.job_id
 $$;
 
 -- Where a job stands: its own state ('queued', 'running', 'dead' while in pgkb.jobs; 'succeeded',
@@ -139,6 +141,8 @@ $$;
 -- Everything went well when it is final with failed = 0 and jobs_dead = 0 (a dead job may have died before
 -- making its document: pgkb.job_tree has its last_error).
 -- Raises for an unknown job id (never enqueued, or its history pruned after queue.history_retention).
+-- Cost: a few ms for one job; about 0.5 s for a directory of 20,000 files (the tree, and a document lookup by
+-- url per file), so pgkb wait asks no more often than every twice that.
 CREATE FUNCTION pgkb.job_progress(p_job_id bigint,
 	OUT job_id bigint, OUT kind text, OUT state text, OUT jobs bigint, OUT jobs_pending bigint,
 	OUT jobs_dead bigint, OUT documents bigint, OUT queued bigint, OUT fetched bigint, OUT chunked bigint,
@@ -146,24 +150,25 @@ CREATE FUNCTION pgkb.job_progress(p_job_id bigint,
 	OUT crawls_running bigint, OUT final boolean)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	SELECT t.job_id, t.kind, t.state INTO job_id, kind, state FROM pgkb.job_tree(p_job_id) t WHERE t.level = 0;
-	IF NOT FOUND THEN
+	-- the tree once for the jobs and their crawls (a directory of 20,000 files: 20,001 jobs), once more inside
+	-- job_documents
+	SELECT max(t.job_id) FILTER (WHERE t.level = 0), max(t.kind) FILTER (WHERE t.level = 0),
+	       max(t.state) FILTER (WHERE t.level = 0), count(*),
+	       count(*) FILTER (WHERE t.state IN ('queued', 'running')), count(*) FILTER (WHERE t.state = 'dead'),
+	       count(*) FILTER (WHERE t.kind = 'crawl' AND EXISTS (SELECT 1 FROM pgkb.crawls c
+	                                                            WHERE c.job_id = t.job_id AND c.status = 'running'))
+	  INTO job_id, kind, state, jobs, jobs_pending, jobs_dead, crawls_running
+	  FROM pgkb.job_tree(p_job_id) t;
+	IF job_id IS NULL THEN
 		RAISE EXCEPTION 'pgkb: no job %', p_job_id USING ERRCODE = 'no_data_found',
 			HINT = 'finished jobs stay in pgkb.job_history for queue.history_retention (7 days by default)';
 	END IF;
-	SELECT count(*), count(*) FILTER (WHERE t.state IN ('queued', 'running')),
-	       count(*) FILTER (WHERE t.state = 'dead')
-	  INTO jobs, jobs_pending, jobs_dead
-	  FROM pgkb.job_tree(p_job_id) t;
 	SELECT count(*), count(*) FILTER (WHERE d.status = 'queued'), count(*) FILTER (WHERE d.status = 'fetched'),
 	       count(*) FILTER (WHERE d.status = 'chunked'), count(*) FILTER (WHERE d.status = 'embedded'),
 	       count(*) FILTER (WHERE d.status = 'ready'), count(*) FILTER (WHERE d.status = 'failed'),
 	       count(*) FILTER (WHERE d.status = 'skipped'), count(*) FILTER (WHERE d.status = 'gone')
 	  INTO documents, queued, fetched, chunked, embedded, ready, failed, skipped, gone
 	  FROM pgkb.job_documents(p_job_id) d;
-	SELECT count(*) INTO crawls_running
-	  FROM pgkb.job_tree(p_job_id) t JOIN pgkb.crawls c ON c.job_id = t.job_id
-	 WHERE t.kind = 'crawl' AND c.status = 'running';
 	final := jobs_pending = 0 AND crawls_running = 0 AND queued + fetched + chunked + embedded = 0;
 END;
 $$;
