@@ -3,12 +3,19 @@
 #define PGKB_CLI_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "lib/cfg/cfg.h"
 
 struct cli {
 	struct cfg cfg;
 	PGconn *db;
+	/* the ids of the jobs this command enqueued (pgkb enqueue … --wait waits for them) */
+	long long *enqueued;
+	size_t n_enqueued;
 };
 
 /* Connects with the configured DSN (PG* and DATABASE_URL apply); prints the error and returns -1 on failure. */
@@ -34,5 +41,25 @@ int cli_status_crawls(struct cli *c, int watch);
 int cli_enqueue_ingest(struct cli *c, int argc, char **argv);
 /* The documents section of pgkb status: documents by status for each source (cli_ingest.c). */
 int cli_status_documents(struct cli *c);
+
+/* pgkb wait JOB_ID… [--timeout DURATION] (cli_wait.c) */
+int cli_wait(struct cli *c, int argc, char **argv);
+/* Removes --wait and --timeout DURATION from argv (pgkb enqueue); -1 after printing why for a bad duration.
+ * *timeout_ms is -1 without --timeout. */
+int cli_take_wait_opts(int *argc, char **argv, bool *wait, int64_t *timeout_ms);
+/* Records an enqueued job's id (its decimal text) for cli_wait_jobs. */
+void cli_note_enqueued(struct cli *c, const char *id);
+/* Waits until every job's documents are final (timeout_ms < 0: no limit) and prints the outcome. Returns the
+ * exit code: 0 all well, 1 a document failed or a job died (or an error), 3 timed out. */
+int cli_wait_jobs(struct cli *c, const long long *ids, size_t n, int64_t timeout_ms);
+/* pgkb documents [--source ID] [--status S] [--job ID] [--limit N] (cli_documents.c) */
+int cli_documents(struct cli *c, int argc, char **argv);
+/* The recent failures section of pgkb status: failed documents and dead jobs (cli_documents.c). */
+int cli_status_failures(struct cli *c);
+/* Prints text whole, wrapped at width columns after indent spaces, control characters as '?'; after max_lines
+ * lines (0: no limit) an ellipsis. Returns the lines printed (cli_wrap.c). */
+int cli_print_wrapped(FILE *f, const char *text, int indent, int width, int max_lines);
+/* Prints text on one line, control characters as '?'. */
+void cli_print_clean(FILE *f, const char *text);
 
 #endif

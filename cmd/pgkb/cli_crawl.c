@@ -13,7 +13,7 @@
 static int crawl_usage(void)
 {
 	fprintf(stderr, "usage: pgkb enqueue crawl URL [--depth N] [--max-pages N] [--include GLOB]... "
-	                "[--exclude GLOB]... [--source-id ID] [--knowledge-type TYPE] [--tag TAG]...\n");
+	                "[--exclude GLOB]... [--source-id ID] [--knowledge-type TYPE] [--tag TAG]... [--wait [--timeout D]]\n");
 	return 2;
 }
 
@@ -93,6 +93,7 @@ int cli_enqueue_crawl(struct cli *c, int argc, char **argv)
 	if (!r)
 		return 1;
 	printf("%s\n", PQgetvalue(r, 0, 0));
+	cli_note_enqueued(c, PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return 0;
 }

@@ -17,7 +17,7 @@ int cli_enqueue_ingest(struct cli *c, int argc, char **argv)
 		first = 3;
 	}
 	if (first >= argc) {
-		fprintf(stderr, "usage: pgkb enqueue ingest [--source ID] PATH…\n");
+		fprintf(stderr, "usage: pgkb enqueue ingest [--source ID] PATH… [--wait [--timeout DURATION]]\n");
 		return 2;
 	}
 	if (cli_connect(c) != 0)
@@ -41,6 +41,7 @@ int cli_enqueue_ingest(struct cli *c, int argc, char **argv)
 		PGresult *r = payload ? cli_exec(c, "enqueue", "INSERT INTO pgkb.jobs (kind, payload) VALUES ('ingest', $1::jsonb) RETURNING id", 1, params) : NULL;
 		if (r) {
 			printf("%s\t%s\n", PQgetvalue(r, 0, 0), abs ? abs : argv[i]);
+			cli_note_enqueued(c, PQgetvalue(r, 0, 0));
 			PQclear(r);
 		} else {
 			rc = 1;

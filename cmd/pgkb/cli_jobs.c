@@ -11,15 +11,34 @@ static const char *const enqueue_sql =
 	"VALUES ($1, $2::jsonb, coalesce($3::smallint, 0), coalesce($4::timestamptz, now()),"
 	"        coalesce($5::int, 5), $6) RETURNING id";
 
+static int enqueue_job(struct cli *c, int argc, char **argv);
+
 int cli_enqueue(struct cli *c, int argc, char **argv)
 {
+	bool wait;
+	int64_t timeout_ms;
+	if (cli_take_wait_opts(&argc, argv, &wait, &timeout_ms) != 0)
+		return 2;
+	int rc;
 	/* Shorthands that build the payload: pgkb enqueue crawl URL …, pgkb enqueue ingest PATH … */
-	if (argc >= 3 && argv[2][0] != '{') {
-		if (strcmp(argv[1], "crawl") == 0)
-			return cli_enqueue_crawl(c, argc - 1, argv + 1);
-		if (strcmp(argv[1], "ingest") == 0)
-			return cli_enqueue_ingest(c, argc - 1, argv + 1);
+	if (argc >= 3 && argv[2][0] != '{' && strcmp(argv[1], "crawl") == 0)
+		rc = cli_enqueue_crawl(c, argc - 1, argv + 1);
+	else if (argc >= 3 && argv[2][0] != '{' && strcmp(argv[1], "ingest") == 0)
+		rc = cli_enqueue_ingest(c, argc - 1, argv + 1);
+	else
+		rc = enqueue_job(c, argc, argv);
+	if (rc == 0 && wait && c->n_enqueued > 0) {
+		fflush(stdout); /* the ids first, for a script that reads them */
+		rc = cli_wait_jobs(c, c->enqueued, c->n_enqueued, timeout_ms);
 	}
+	free(c->enqueued);
+	c->enqueued = NULL;
+	c->n_enqueued = 0;
+	return rc;
+}
+
+static int enqueue_job(struct cli *c, int argc, char **argv)
+{
 	static const struct option opts[] = {
 		{"priority", required_argument, NULL, 'p'}, {"run-at", required_argument, NULL, 'r'},
 		{"max-attempts", required_argument, NULL, 'm'}, {"dedupe", required_argument, NULL, 'd'},
@@ -39,7 +58,7 @@ int cli_enqueue(struct cli *c, int argc, char **argv)
 	}
 	if (argc - optind < 1 || argc - optind > 2) {
 		fprintf(stderr, "usage: pgkb enqueue KIND [JSON] [--priority N] [--run-at TIME] [--max-attempts N] "
-		                "[--dedupe KEY]\n");
+		                "[--dedupe KEY] [--wait [--timeout DURATION]]\n");
 		return 2;
 	}
 	if (cli_connect(c) != 0)
@@ -50,8 +69,10 @@ int cli_enqueue(struct cli *c, int argc, char **argv)
 		return 1;
 	if (PQntuples(r) == 0)
 		fprintf(stderr, "pgkb: not enqueued: an active job with dedupe key \"%s\" exists\n", dedupe);
-	else
+	else {
 		printf("%s\n", PQgetvalue(r, 0, 0));
+		cli_note_enqueued(c, PQgetvalue(r, 0, 0));
+	}
 	PQclear(r);
 	return 0;
 }
@@ -96,14 +117,33 @@ int cli_status(struct cli *c, int argc, char **argv)
 	printf("\nDead jobs: %s%s\n", PQgetvalue(r, 0, 0),
 	       strcmp(PQgetvalue(r, 0, 0), "0") ? " (pgkb jobs --dead; pgkb retry ID)" : "");
 	PQclear(r);
-	if (cli_status_documents(c) != 0 || cli_status_crawls(c, 0) != 0)
+	if (cli_status_documents(c) != 0 || cli_status_crawls(c, 0) != 0 || cli_status_failures(c) != 0)
 		return 1;
 	return 0;
+}
+
+/* pgkb jobs --full: each job on a line, then its payload (cut) and its whole last error, wrapped. */
+static void print_jobs_full(const PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		printf("%s  %s  %s  attempts %s  run_at %s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+		if (*PQgetvalue(r, i, 5))
+			printf("  worker %s", PQgetvalue(r, i, 5));
+		printf("\n    payload: ");
+		cli_print_clean(stdout, PQgetvalue(r, i, 6));
+		putchar('\n');
+		if (*PQgetvalue(r, i, 7)) {
+			printf("    last_error:\n");
+			cli_print_wrapped(stdout, PQgetvalue(r, i, 7), 6, 100, 0);
+		}
+	}
 }
 
 int cli_jobs(struct cli *c, int argc, char **argv)
 {
 	const char *state = NULL, *kind = NULL, *limit = "50";
+	bool full = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dead") == 0 || strcmp(argv[i], "--failed") == 0)
 			state = "dead";
@@ -111,30 +151,42 @@ int cli_jobs(struct cli *c, int argc, char **argv)
 			state = "running";
 		else if (strcmp(argv[i], "--queued") == 0)
 			state = "queued";
+		else if (strcmp(argv[i], "--full") == 0)
+			full = true;
 		else if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
 			kind = argv[++i];
 		else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
 			limit = argv[++i];
 		else {
-			fprintf(stderr, "usage: pgkb jobs [--dead|--running|--queued] [--kind KIND] [--limit N]\n");
+			fprintf(stderr, "usage: pgkb jobs [--dead|--running|--queued] [--kind KIND] [--limit N] [--full]\n");
 			return 2;
 		}
 	}
 	if (cli_connect(c) != 0)
 		return 1;
-	const char *params[3] = {state, kind, limit};
+	const char *params[4] = {state, kind, limit, full ? "300" : "40"};
+	/* The table cuts errors at 80 characters (its widest column); --full prints them whole, and the payload
+	 * up to 300 characters (an inline document's payload holds the whole text). */
 	PGresult *r = cli_exec(c, "jobs",
 		"SELECT id, kind, state, attempts || '/' || max_attempts AS attempts,"
 		"       to_char(run_at, 'YYYY-MM-DD HH24:MI:SS') AS run_at, coalesce(lease_owner, '') AS worker,"
-		"       left(payload::text, 40) AS payload, coalesce(last_error, '') AS last_error"
+		"       left(payload::text, $4::int) AS payload, coalesce(last_error, '') AS last_error"
 		"  FROM pgkb.jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)"
-		" ORDER BY id LIMIT $3::int", 3, params);
+		" ORDER BY id LIMIT $3::int", 4, params);
 	if (!r)
 		return 1;
-	if (PQntuples(r) == 0)
+	bool cut = false;
+	for (int i = 0; i < PQntuples(r); i++)
+		cut |= strlen(PQgetvalue(r, i, 7)) > 80;
+	if (PQntuples(r) == 0) {
 		printf("no %s jobs\n", state ? state : "active");
-	else
+	} else if (full) {
+		print_jobs_full(r);
+	} else {
 		cli_print_table(r);
+		if (cut)
+			printf("(errors cut at 80 characters: pgkb jobs --full prints them whole)\n");
+	}
 	PQclear(r);
 	return 0;
 }

@@ -13,9 +13,11 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{"migrate", cli_migrate, "migrate [--status]            apply pending schema migrations, or list them"},
-	{"enqueue", cli_enqueue, "enqueue KIND [JSON] [opts]    add a job (--priority, --run-at, --max-attempts, --dedupe)"},
+	{"enqueue", cli_enqueue, "enqueue KIND [JSON] [opts]    add a job (--priority, --run-at, --max-attempts, --dedupe, --wait)"},
 	{"status", cli_status, "status                        jobs per kind and state, oldest ready age, dead count"},
-	{"jobs", cli_jobs, "jobs [--dead|--running|...]   list jobs with their last error"},
+	{"jobs", cli_jobs, "jobs [--dead|--running|...] [--full]  list jobs with their last error (--full: whole)"},
+	{"wait", cli_wait, "wait JOB_ID… [--timeout D]    until the jobs' documents are final; non-zero if any failed"},
+	{"documents", cli_documents, "documents [--status S] [--source ID] [--job ID] [--limit N]  documents with their whole error"},
 	{"retry", cli_retry, "retry ID                      run a dead (or scheduled) job again now"},
 	{"cancel", cli_cancel, "cancel ID                     remove a job; a running job's result is discarded"},
 	{"search", cli_search, "search \"QUERY\" [-k N] [--source ID] [--code]  hybrid search of chunks (or code examples)"},

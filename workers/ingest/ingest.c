@@ -58,13 +58,15 @@ static const struct pg_stmt ingest_ensure_source = {
 	3,
 };
 
-/* One ingest job per file of a directory batch (FAN_OUT_BATCH). */
+/* One ingest job per file of a directory batch (FAN_OUT_BATCH). parent_job_id leads from the directory's job
+ * to them (pgkb.job_tree, schema/085_readiness.sql); the worker does not read it. */
 static const struct pg_stmt ingest_fan_out = {
 	"pgkb_ingest_fan_out",
 	"INSERT INTO pgkb.jobs (kind, payload, dedupe_key)"
-	" SELECT 'ingest', jsonb_build_object('path', p, 'source_id', $2::text), 'ingest:' || $2 || ':' || md5(p)"
+	" SELECT 'ingest', jsonb_build_object('path', p, 'source_id', $2::text, 'parent_job_id', $3::bigint),"
+	"        'ingest:' || $2 || ':' || md5(p)"
 	"   FROM jsonb_array_elements_text($1::jsonb) AS p",
-	2,
+	3,
 };
 
 /* What a directory job's walk left out, in its history row: the job succeeded, and this says what it did not
@@ -307,7 +309,9 @@ static void fan_out_next(struct fan_out *f)
 		pg_req_addl(req, &ingest_ensure_source, f->source_id, dir_url, f->target->resolved);
 		free(dir_url);
 	}
-	pg_req_addl(req, &ingest_fan_out, list, f->source_id);
+	char parent[32];
+	snprintf(parent, sizeof parent, "%lld", f->job->job_id);
+	pg_req_addl(req, &ingest_fan_out, list, f->source_id, parent);
 	free(list);
 	pool_submit(worker_pool(f->job->run->worker), req);
 }
@@ -513,7 +517,7 @@ static void ingest_run(struct job_run *r)
 		if (!err)
 			ingest_document_id(j, (long long)json_integer_value(doc_id));
 	} else if (json_object_get(o, "path")) {
-		static const char *const keys[] = {"path", "source_id", NULL};
+		static const char *const keys[] = {"path", "source_id", "parent_job_id", NULL};
 		if (!(err = check_keys(o, keys)) && opt_string(o, "path", &path, &err) == 0 &&
 		    opt_string(o, "source_id", &source_id, &err) == 0)
 			ingest_path(j, path, source_id);
