@@ -170,16 +170,22 @@ static char *human_bytes(int64_t n)
 	return xasprintf("%lld bytes", (long long)n);
 }
 
+char *ingest_too_large(const char *what, int64_t size, int64_t max_bytes)
+{
+	char *have = human_bytes(size), *lim = human_bytes(max_bytes);
+	char *msg = xasprintf("%s is %s, larger than ingest.max_document_bytes (%s)", what, have, lim);
+	free(have);
+	free(lim);
+	return msg;
+}
+
 int ingest_read_file(const char *path, int64_t max_bytes, char **data, size_t *len, char **err)
 {
 	struct file_error e;
 	if (file_read(path, max_bytes, FILE_NOFOLLOW | FILE_REGULAR, data, len, &e) == 0)
 		return 0;
 	if (e.fault == FILE_TOO_LARGE) {
-		char *have = human_bytes(e.size), *lim = human_bytes(max_bytes);
-		*err = xasprintf("file is %s, larger than ingest.max_document_bytes (%s)", have, lim);
-		free(have);
-		free(lim);
+		*err = ingest_too_large("file", e.size, max_bytes);
 	} else if (e.fault == FILE_GREW) {
 		*err = xasprintf("file grew past ingest.max_document_bytes while being read");
 	} else {
