@@ -42,6 +42,9 @@ UPDATE pgkb.jobs SET
             AND pg_column_size(payload) <= 33554432);
 
 ALTER TABLE pgkb.jobs
+	-- jobs_max_attempts (001: max_attempts >= 1) is replaced by jobs_max_attempts_bound, which also bounds it
+	-- above and says so: checked first (constraints are checked in name order), the old one hid the message.
+	DROP CONSTRAINT jobs_max_attempts,
 	-- A job may be tried at most 1000 times: more is a loop, not a retry policy.
 	ADD CONSTRAINT jobs_max_attempts_bound CHECK (max_attempts BETWEEN 1 AND 1000
 		OR pgkb.job_refused('max_attempts', 'from 1 to 1000', max_attempts::text)),

@@ -6,7 +6,19 @@
 # ingest larger than ingest.max_document_bytes ends with a status naming the bound.
 . "$(dirname "$0")/lib.sh"
 pg_start
+# --- a database with a poison row from before the bounds: the migration that adds them makes it dead, saying why
+mkdir -p "$T_DIR/schema_before"
+for f in "$PGKB_SRC_DIR"/schema/*.sql; do
+	n=$(basename "$f"); [ "${n%%_*}" -lt 81 ] && cp "$f" "$T_DIR/schema_before/"
+done
+PGKB_SCHEMA_DIR=$T_DIR/schema_before migrate
+sql "INSERT INTO pgkb.jobs (kind, payload, attempts) VALUES ('noop', '{}', 2147483647)"
+sql "INSERT INTO pgkb.jobs (kind, payload) VALUES ('noop', '{}')"
 migrate
+assert_eq "$(sql "SELECT string_agg(state || ' ' || attempts || ' ' || (last_error IS NOT NULL), ', ' ORDER BY id) FROM pgkb.jobs")" \
+	"dead 5 true, queued 0 false" "migration 081 makes a poison row from before dead (with a last_error), keeps the rest"
+assert_match "$(sql "SELECT last_error FROM pgkb.jobs WHERE state = 'dead'")" "broke a bound" "... saying why"
+sql "DELETE FROM pgkb.jobs"
 
 # --- columns an INSERT may set are bounded, and the message says what is allowed
 refused() { # SQL VALUES-LIST REGEX DESCRIPTION
@@ -50,7 +62,8 @@ sql "CREATE FUNCTION public.t_fail_claims() RETURNS trigger LANGUAGE plpgsql AS 
 sql "CREATE TRIGGER t_fail_claims BEFORE UPDATE ON pgkb.jobs FOR EACH ROW
 	WHEN (OLD.state = 'queued' AND NEW.state = 'running') EXECUTE FUNCTION public.t_fail_claims()"
 sql "INSERT INTO pgkb.jobs (kind, payload) SELECT 'noop', jsonb_build_object('log', true) FROM generate_series(1, 100)"
-write_config "$T_DIR/pgkb.yaml" "workers:
+# a 30 s lease: claims of 6 MB payloads take seconds on a loaded machine, and a rescue would claim a job twice
+LEASE=30s write_config "$T_DIR/pgkb.yaml" "workers:
   noop: {processes: 1, concurrency: 8}
   ingest: {processes: 0}
   crawl: {processes: 0}
