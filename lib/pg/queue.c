@@ -11,20 +11,29 @@
  * partial index jobs_running, reading every running job (pgkb.complete in schema/001_queue.sql). */
 #define LEASED_TO(owner) "lease_owner = " owner " AND lease_until IS NOT NULL"
 
+/* The ready rows are locked first (up to $2), then taken in claim order while the running sum of their stored
+ * payload sizes stays within $5 bytes, and always the first: a worker never holds more than about that much
+ * payload from one claim, however large the batch. Rows locked but not taken stay queued (their lock ends with
+ * the claim's transaction). The last column says how many rows were locked, so the worker knows a claim cut
+ * short by the budget left jobs ready. */
 const struct pg_stmt queue_claim = {
 	"pgkb_claim",
-	"WITH ready AS MATERIALIZED ("
-	"  SELECT id FROM pgkb.jobs"
+	"WITH locked AS MATERIALIZED ("
+	"  SELECT id, priority, run_at, pg_column_size(payload) AS size FROM pgkb.jobs"
 	"   WHERE kind = $1 AND state = 'queued' AND run_at <= now()"
 	"   ORDER BY priority, run_at, id"
-	"   LIMIT $2::int FOR NO KEY UPDATE SKIP LOCKED) "
+	"   LIMIT $2::int FOR NO KEY UPDATE SKIP LOCKED),"
+	" ready AS ("
+	"  SELECT id FROM (SELECT id, row_number() OVER w AS n, sum(size) OVER w AS upto FROM locked"
+	"                  WINDOW w AS (ORDER BY priority, run_at, id)) s"
+	"   WHERE n = 1 OR upto <= $5::bigint) "
 	"UPDATE pgkb.jobs j"
 	"   SET state = 'running', attempts = j.attempts + 1, lease_owner = $3,"
 	"       lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond',"
 	"       started_at = clock_timestamp()"
 	"  FROM ready WHERE j.id = ready.id "
-	"RETURNING j.id, j.kind, j.payload::text, j.attempts, j.max_attempts",
-	4,
+	"RETURNING j.id, j.kind, j.payload::text, j.attempts, j.max_attempts, (SELECT count(*) FROM locked)",
+	5,
 };
 
 const struct pg_stmt queue_async_commit = {
@@ -134,6 +143,12 @@ struct job *queue_parse_claim(const PGresult *res, int *n)
 		jobs[i].max_attempts = (int)pg_int(res, i, 4);
 	}
 	return jobs;
+}
+
+bool queue_claim_cut_short(const PGresult *res)
+{
+	int n = res ? PQntuples(res) : 0;
+	return n > 0 && pg_int(res, 0, 5) > n;
 }
 
 void job_clear(struct job *job)

@@ -21,8 +21,13 @@ struct job {
 	int max_attempts;
 };
 
-/* Claim: up to $2 ready jobs of kind $1 for owner $3 with a lease of $4 ms. Rows: id, kind, payload,
- * attempts, max_attempts. Walks the partial index jobs_ready; SKIP LOCKED; never waits. */
+/* Payload bytes one claim takes at most (as stored: pg_column_size), unless its first job alone is larger
+ * (a payload is at most 32 MiB, schema/081_queue_bounds.sql). Small payloads never reach it in a batch. */
+#define QUEUE_CLAIM_PAYLOAD_BYTES (16LL << 20)
+
+/* Claim: up to $2 ready jobs of kind $1 for owner $3 with a lease of $4 ms, while their payloads total at most
+ * $5 bytes (always one). Rows: id, kind, payload, attempts, max_attempts, the number of rows locked.
+ * Walks the partial index jobs_ready; SKIP LOCKED; never waits. */
 extern const struct pg_stmt queue_claim;
 /* Makes the current (implicit) transaction commit asynchronously: used for claims, whose loss in a crash
  * only means the job is claimed again. */
@@ -57,6 +62,8 @@ extern const struct pg_stmt queue_schedule_recrawls;
 
 /* Parses the rows of a queue_claim result into a new array of *n jobs (NULL when none). */
 struct job *queue_parse_claim(const PGresult *res, int *n);
+/* True when the claim was cut short by its payload budget: ready jobs were left that the count allowed. */
+bool queue_claim_cut_short(const PGresult *res);
 void job_clear(struct job *job);
 
 

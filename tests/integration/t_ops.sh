@@ -3,7 +3,8 @@
 # metrics queries) and cannot create, alter or truncate anything; the maintenance timer deletes documents gone
 # for longer than ingest.gone_retention (with their leftover chunks) and keeps the rest; it enqueues one
 # crawl job (dedupe key recrawl:<source>) for a source whose Archon update_frequency has passed, and none for
-# sources not due.
+# sources not due. Under the same role a crawl, its ingests and an embed job complete, while the writes no worker
+# makes (deleting a source, rewriting history) and the administrative functions are refused.
 . "$(dirname "$0")/lib.sh"
 pg_start
 migrate
@@ -16,7 +17,10 @@ as_role() { psql -qAtX -v ON_ERROR_STOP=1 -U "$ROLE" -c "$1" 2>&1; }
 for stmt in "CREATE TABLE public.t_evil (i int)" "CREATE TABLE pgkb.t_evil (i int)" "CREATE SCHEMA evil" \
 	"ALTER TABLE pgkb.jobs ADD COLUMN evil int" "TRUNCATE pgkb.jobs" "DROP TABLE pgkb.noop_log" \
 	"CREATE INDEX evil ON pgkb.jobs (kind)" "SELECT count(*) FROM public.archon_migrations" \
-	"SELECT pgkb.grant_worker_role('$ROLE')" "CREATE FUNCTION pgkb.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'"; do
+	"SELECT pgkb.grant_worker_role('$ROLE')" "CREATE FUNCTION pgkb.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'" \
+	"DELETE FROM public.archon_sources" "UPDATE pgkb.job_history SET state = 'dead'" \
+	"DELETE FROM pgkb.crawls" "UPDATE pgkb.noop_log SET attempt = 0" "DELETE FROM pgkb.host_politeness" \
+	"SELECT pgkb.enable_pgvector()" "SELECT pgkb.install_search_functions()"; do
 	out=$(as_role "$stmt"); rc=$?
 	if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -qE "permission denied|must be owner"; then
 		pass "worker role refused: $stmt"
@@ -24,6 +28,18 @@ for stmt in "CREATE TABLE public.t_evil (i int)" "CREATE TABLE pgkb.t_evil (i in
 		fail "worker role was not refused: $stmt ($out)"
 	fi
 done
+# the administrative functions are not executable by PUBLIC either (a role that may only look into the schema,
+# as an application reading the knowledge base may)
+sql "CREATE ROLE pgkb_public_t LOGIN; GRANT USAGE ON SCHEMA pgkb TO pgkb_public_t"
+for fn in "pgkb.enable_pgvector()" "pgkb.install_search_functions()" "pgkb.grant_worker_role('pgkb_public_t')"; do
+	out=$(psql -qAtX -U pgkb_public_t -c "SELECT $fn" 2>&1)
+	assert_match "$out" "permission denied for function" "PUBLIC may not run $fn"
+done
+# a worker role granted by an earlier version (DELETE on every table) is narrowed by running the function again
+sql "GRANT DELETE ON public.archon_sources TO $ROLE; GRANT UPDATE ON pgkb.job_history TO $ROLE"
+sql "SELECT pgkb.grant_worker_role('$ROLE')"
+assert_eq "$(sql "SELECT has_table_privilege('$ROLE', 'public.archon_sources', 'DELETE') OR has_table_privilege('$ROLE', 'pgkb.job_history', 'UPDATE')")" \
+	"f" "running grant_worker_role again revokes privileges it no longer grants"
 out=$(psql -qAtX -c "SELECT pgkb.grant_worker_role('nobody_here')" 2>&1)
 assert_match "$out" 'role "nobody_here" does not exist' "grant_worker_role: a missing role is an error"
 out=$(psql -qAtX -c "SELECT pgkb.grant_worker_role('$ROLE')" 2>&1); rc=$?
@@ -112,5 +128,34 @@ assert_eq "$(sql "SELECT pgkb.schedule_recrawls(100)")" "1" "a source that comes
 
 kill -TERM "$SUP_PID"; wait "$SUP_PID"; rc=$?
 assert_eq "$rc" "0" "supervisor as the worker role exits 0"
-if grep -q "permission denied" "$T_DIR/ops.log"; then fail "permission denied in the supervisor log"; else pass "no permission errors in the log"; fi
+
+# --- crawl, ingest and embed as the worker role: the embed job queued above, and a crawl of a local site
+SITE=$T_DIR/site
+mkdir -p "$SITE"
+printf '<html><head><title>Home</title></head><body><h1>Home</h1><p>Welcome to the site.</p><a href="/b.html">B</a></body></html>' >"$SITE/index.html"
+printf '<html><head><title>B</title></head><body><h1>Page B</h1><p>Second page with words.</p></body></html>' >"$SITE/b.html"
+chmod -R a+rX "$SITE"
+for tries in 1 2 3 4 5; do
+	WPORT=$(free_port)
+	nginx_serve "$SITE" "$WPORT" && break
+	[ "$tries" = 5 ] && { fail "nginx did not start"; exit 1; }
+done
+write_config "$T_DIR/ops2.yaml" "workers:
+  noop: {processes: 0}
+  ingest: {processes: 1, concurrency: 2}
+  crawl: {processes: 1, concurrency: 4}
+  embed: {processes: 1}
+crawl:
+  allow_private_addresses: true
+  host_delay: 0ms"
+DATABASE_URL="postgresql://$ROLE@127.0.0.1:$PGPORT/pgkb_test" sup_start "$T_DIR/ops2.yaml" ops2
+wait_for "SELECT count(*) = 1 FROM pgkb.documents WHERE source_id = 'runbook' AND status = 'ready'" 30 "embed job done" &&
+	pass "an embed job runs as the worker role"
+sql "INSERT INTO pgkb.jobs(kind, payload) VALUES ('crawl', '{\"url\": \"http://127.0.0.1:$WPORT/\", \"source_id\": \"opsite\"}')"
+wait_for "SELECT count(*) = 2 FROM pgkb.documents WHERE source_id = 'opsite' AND status = 'ready'" 60 "crawled site ready" &&
+	pass "a crawl, its ingests and their embedding run as the worker role"
+assert_eq "$(sql "SELECT status FROM pgkb.crawls WHERE source_id = 'opsite'")" "done" "... and the crawl ends done"
+kill -TERM "$SUP_PID"; wait "$SUP_PID"; rc=$?
+assert_eq "$rc" "0" "that supervisor exits 0 too"
+if grep -q "permission denied" "$T_DIR/ops.log" "$T_DIR/ops2.log"; then fail "permission denied in a supervisor log"; else pass "no permission errors in the logs"; fi
 finish

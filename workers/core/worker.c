@@ -25,6 +25,12 @@
 #define FOLLOWUP_DELAY 0.010  /* claim again this long after a wakeup: covers the NOTIFY throttle window */
 #define RETRY_BASE_MS 1000
 #define RETRY_CAP_MS (30 * 60 * 1000)
+/* A failed claim is tried again after 100 ms, doubling to 5 s: a broken claim (no schema yet, a missing grant,
+ * the database down) costs a few statements a second, not thousands, and a fixed one is noticed within 5 s. */
+#define CLAIM_RETRY_BASE_MS 100
+#define CLAIM_RETRY_CAP_MS 5000
+/* After the drain timeout, how long a worker that handed jobs back waits for the database to confirm it. */
+#define HANDBACK_GRACE 5.0
 
 /* A job kind this worker runs. */
 struct kind_slot {
@@ -34,6 +40,8 @@ struct kind_slot {
 	bool ready;    /* jobs may be waiting: claim when a slot is free */
 	bool followup; /* woken by NOTIFY: claim once more shortly after a short claim */
 	ev_timer followup_timer;
+	int claim_failures;   /* consecutive failed claims of this kind: the backoff step (0 after a success) */
+	ev_timer claim_retry; /* active while this kind backs off: no claim of it until it fires */
 };
 
 struct done_item {
@@ -77,6 +85,7 @@ struct worker {
 	ev_signal sigterm, sigint, sighup;
 	ev_io parent;
 	struct maintenance maintenance;
+	bool schema_hint_logged, grant_hint_logged; /* said once what fixes a failing claim (until one succeeds) */
 	long long completed, failed, refused;
 	int stats_slot; /* this process's slot in the shared counters (-1: none) */
 };
@@ -465,6 +474,67 @@ struct claim_ctx {
 	int want;
 };
 
+/* The role the worker connects as, for the grant hint: database.url's user, else PGUSER. */
+static const char *worker_role(const struct worker *w)
+{
+	for (int i = 0; w->ci.keywords[i]; i++)
+		if (strcmp(w->ci.keywords[i], "user") == 0 && w->ci.values[i] && *w->ci.values[i])
+			return w->ci.values[i];
+	const char *env = getenv("PGUSER");
+	return env && *env ? env : "ROLE";
+}
+
+/* Says once per process (until a claim succeeds) what fixes a claim that fails for a missing schema object or
+ * a missing privilege: the error alone ("relation pgkb.jobs does not exist") does not say what to do. */
+static void log_claim_hint(struct worker *w, const char *sqlstate)
+{
+	bool missing = strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "3F000") == 0 ||
+	               strcmp(sqlstate, "42883") == 0 || strcmp(sqlstate, "42703") == 0;
+	if (missing && !w->schema_hint_logged) {
+		w->schema_hint_logged = true;
+		log_error("the database (%s) has no pgkb schema, or one older than this binary: run `pgkb migrate`; "
+		          "workers start by themselves once it is done",
+		          w->ci.describe);
+	} else if (strcmp(sqlstate, "42501") == 0 && !w->grant_hint_logged) {
+		w->grant_hint_logged = true;
+		log_error("the worker's role lacks a privilege it needs: as the owner of the pgkb schema, run "
+		          "SELECT pgkb.grant_worker_role('%s'); (again after each `pgkb migrate`)",
+		          worker_role(w));
+	}
+}
+
+/* A failed claim (whatever the cause: a bad row, no schema, no grant, the database down) is tried again after
+ * an exponential backoff with jitter, capped, per kind, so the other kinds of the worker go on. Logged at the
+ * first failure and then on the 2nd, 4th, 8th ... try: at most one line per backoff step. */
+static void claim_failed(struct worker *w, struct kind_slot *k, const struct pg_outcome *out)
+{
+	k->claim_failures++;
+	int64_t delay = backoff_ms(k->claim_failures, CLAIM_RETRY_BASE_MS, CLAIM_RETRY_CAP_MS,
+	                           (double)rand() / ((double)RAND_MAX + 1));
+	if ((k->claim_failures & (k->claim_failures - 1)) == 0) {
+		log_warn("claiming %s jobs failed%s: %s (try %d; next in %.1fs, backing off up to %ds)",
+		         job_kind_name(k->kind), out->unknown ? " (connection lost)" : "", out->error, k->claim_failures,
+		         delay / 1000.0, CLAIM_RETRY_CAP_MS / 1000);
+		log_claim_hint(w, out->sqlstate ? out->sqlstate : "");
+	}
+	ev_timer_set(&k->claim_retry, delay / 1000.0, 0.);
+	ev_timer_start(w->loop, &k->claim_retry);
+}
+
+static void on_claim_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct kind_slot *k = t->data;
+	try_claim(k->w);
+}
+
+static void claim_succeeded(struct worker *w, struct kind_slot *k)
+{
+	if (k->claim_failures > 0)
+		log_info("claiming %s jobs works again after %d failed tries", job_kind_name(k->kind), k->claim_failures);
+	k->claim_failures = 0;
+	w->schema_hint_logged = w->grant_hint_logged = false;
+}
+
 static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *arg)
 {
 	struct claim_ctx *cc = arg;
@@ -476,13 +546,16 @@ static void on_claimed(struct pg_req *req, const struct pg_outcome *out, void *a
 	if (!out->ok) {
 		/* An unknown outcome may have leased jobs we do not know of: we never renew those, so their
 		 * leases expire and any worker rescues them. */
-		log_warn("claiming %s jobs failed: %s", job_kind_name(k->kind), out->error);
+		if (!w->draining)
+			claim_failed(w, k, out);
+		maybe_exit(w);
 		return;
 	}
+	claim_succeeded(w, k);
 	int n = 0;
 	struct job *jobs = queue_parse_claim(out->results[1], &n);
 	stats_add(k->kind, claimed, (unsigned long long)n);
-	if (n < want) {
+	if (n < want && !queue_claim_cut_short(out->results[1])) {
 		k->ready = false;
 		if (k->followup) {
 			k->followup = false;
@@ -506,18 +579,19 @@ static void try_claim(struct worker *w)
 		return;
 	for (int i = 0; i < w->nkinds; i++) {
 		struct kind_slot *k = &w->kinds[(w->next_kind + i) % w->nkinds];
-		if (!k->ready)
+		if (!k->ready || ev_is_active(&k->claim_retry))
 			continue;
 		w->next_kind = (w->next_kind + i + 1) % w->nkinds;
 		struct claim_ctx *cc = xmalloc(sizeof *cc);
 		cc->slot = k;
 		cc->want = free_slots < w->batch ? free_slots : w->batch;
-		char want[16], lease[32];
+		char want[16], lease[32], budget[32];
 		snprintf(want, sizeof want, "%d", cc->want);
 		snprintf(lease, sizeof lease, "%lld", (long long)w->cfg->lease_ms);
+		snprintf(budget, sizeof budget, "%lld", QUEUE_CLAIM_PAYLOAD_BYTES);
 		struct pg_req *req = pg_req_new(on_claimed, cc);
 		pg_req_addl(req, &queue_async_commit);
-		pg_req_addl(req, &queue_claim, job_kind_name(k->kind), want, w->id, lease);
+		pg_req_addl(req, &queue_claim, job_kind_name(k->kind), want, w->id, lease, budget);
 		w->claim_in_flight = true;
 		pool_submit_first(w->pool, req);
 		return;
@@ -612,12 +686,18 @@ static void maybe_exit(struct worker *w)
 		ev_break(w->loop, EVBREAK_ALL);
 }
 
-/* Drain timeout: hand back the jobs still running (their attempt does not count) and stop. */
+/* Drain timeout: hand back the jobs still running (their attempt does not count) and stop. With none running,
+ * stop now, whatever is still pending: a request the database never answers (it is down, refuses connections,
+ * or hangs) must not keep a draining worker, or an orphan whose supervisor is gone, alive. What it leaves is
+ * safe to leave: an unconfirmed completion or claim is a lease that expires and is rescued. */
 static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = t->data;
 	if (!w->nrunning) {
-		maybe_exit(w);
+		if (pool_pending(w->pool) > 0)
+			log_warn("drain timeout: stopping with %d database requests unanswered (their leases will expire)",
+			         pool_pending(w->pool));
+		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
 	struct buf ids = BUF_INIT, atts = BUF_INIT;
@@ -642,8 +722,9 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	w->writes_in_flight++;
 	w->handed_back = true;
 	pool_submit(w->pool, req);
-	/* If the database cannot be reached, stop anyway: the supervisor hands back what is left. */
-	ev_timer_set(&w->hard_stop, 5.0, 0.);
+	/* If the database cannot be reached, stop anyway: the supervisor hands back what is left, and without one
+	 * (an orphan) the leases expire and are rescued. With no connection up there is no answer to wait for. */
+	ev_timer_set(&w->hard_stop, pool_connected(w->pool) > 0 ? HANDBACK_GRACE : 0., 0.);
 	ev_timer_start(loop, &w->hard_stop);
 }
 
@@ -660,8 +741,10 @@ static void start_drain(struct worker *w, const char *why)
 	w->draining = true;
 	log_info("draining (%s): %d jobs running, up to %.1fs", why, w->nrunning, w->cfg->drain_timeout_ms / 1000.0);
 	ev_timer_stop(w->loop, &w->poll);
-	for (int i = 0; i < w->nkinds; i++)
+	for (int i = 0; i < w->nkinds; i++) {
 		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
+		ev_timer_stop(w->loop, &w->kinds[i].claim_retry);
+	}
 	ev_timer_set(&w->drain, w->cfg->drain_timeout_ms / 1000.0, 0.);
 	ev_timer_start(w->loop, &w->drain);
 	for (int i = 0; i < w->nkinds; i++)
@@ -727,6 +810,8 @@ static int worker_init(struct worker *w, const struct worker_opts *o)
 		k->ready = true;
 		ev_init(&k->followup_timer, on_followup);
 		k->followup_timer.data = k;
+		ev_init(&k->claim_retry, on_claim_retry);
+		k->claim_retry.data = k;
 	}
 	char *err = NULL;
 	const char *url = o->cfg->database_url;
@@ -832,8 +917,10 @@ int worker_main(const struct worker_opts *o)
 		if (w->kinds[i].handler->stop)
 			w->kinds[i].handler->stop(w);
 	pool_free(w->pool);
-	for (int i = 0; i < w->nkinds; i++)
+	for (int i = 0; i < w->nkinds; i++) {
 		ev_timer_stop(w->loop, &w->kinds[i].followup_timer);
+		ev_timer_stop(w->loop, &w->kinds[i].claim_retry);
+	}
 	ev_loop_destroy(w->loop);
 	pg_conninfo_free(&w->ci);
 	buf_free(&w->done.ids);

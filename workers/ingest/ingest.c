@@ -399,6 +399,15 @@ static void ingest_inline(struct ingest_job *j, const char *content, const char 
 	}
 	ingest_stage(j, INGEST_CONVERTING);
 	size_t len = strlen(content);
+	int64_t max_bytes = worker_cfg(j->run->worker)->max_document_bytes;
+	/* The same bound as a file's (ingest_read_file): the payload's own bound (32 MiB, schema/081) is wider. */
+	if (max_bytes > 0 && (int64_t)len > max_bytes) {
+		char *err = ingest_too_large("inline content", (int64_t)len, max_bytes);
+		fail_not_possible(j, source_id, url, "inline", "failed", err, NULL);
+		free(err);
+		free(owned);
+		return;
+	}
 	char h[HASH_HEX_LEN + 1];
 	struct buf keyed = BUF_INIT;
 	buf_printf(&keyed, "%s\n%s", title ? title : "", content);

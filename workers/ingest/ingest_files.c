@@ -128,6 +128,15 @@ static char *human_bytes(int64_t n)
 	return xasprintf("%lld bytes", (long long)n);
 }
 
+char *ingest_too_large(const char *what, int64_t size, int64_t max_bytes)
+{
+	char *have = human_bytes(size), *lim = human_bytes(max_bytes);
+	char *msg = xasprintf("%s is %s, larger than ingest.max_document_bytes (%s)", what, have, lim);
+	free(have);
+	free(lim);
+	return msg;
+}
+
 static bool stopping(const struct ingest_target *t)
 {
 	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
@@ -137,10 +146,7 @@ static bool stopping(const struct ingest_target *t)
 static int read_file(struct ingest_target *t, int fd, const struct stat *st)
 {
 	if (st->st_size > t->max_bytes) {
-		char *have = human_bytes(st->st_size), *lim = human_bytes(t->max_bytes);
-		t->err = xasprintf("file is %s, larger than ingest.max_document_bytes (%s)", have, lim);
-		free(have);
-		free(lim);
+		t->err = ingest_too_large("file", st->st_size, t->max_bytes);
 		return -1;
 	}
 	struct buf b = BUF_INIT;

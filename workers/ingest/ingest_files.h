@@ -51,4 +51,8 @@ void ingest_target_prepare(struct ingest_target *t);
 
 void ingest_target_free(struct ingest_target *t);
 
+/* "WHAT is 1.2 MB, larger than ingest.max_document_bytes (1.0 MB)": why a document too large was refused, the
+ * same words for a file and for inline content. Returns a heap string. */
+char *ingest_too_large(const char *what, int64_t size, int64_t max_bytes);
+
 #endif
