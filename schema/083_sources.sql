@@ -27,6 +27,19 @@ CREATE TABLE pgkb.source_deletions (
 	deleted    bigint      NOT NULL DEFAULT 0   -- rows removed so far, all tables together
 );
 
+-- The triggers below read it in the workers' sessions: a worker role granted before this migration (by
+-- pgkb.grant_worker_role, which grants every pgkb table) gets it now, so its writes do not fail on it.
+DO $$
+DECLARE
+	r name;
+BEGIN
+	FOR r IN SELECT DISTINCT g.grantee FROM information_schema.role_table_grants g
+	          WHERE g.table_schema = 'pgkb' AND g.table_name = 'documents' AND g.privilege_type = 'INSERT'
+	            AND g.grantee <> current_user AND g.grantee <> 'PUBLIC' LOOP
+		EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgkb.source_deletions TO %I', r);
+	END LOOP;
+END $$;
+
 -- The error a write for a source under deletion gets.
 CREATE FUNCTION pgkb.source_refuse_deleted(p_source text) RETURNS void
 LANGUAGE plpgsql AS $$
