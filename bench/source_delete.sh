@@ -71,6 +71,7 @@ waits=$(tail -n +"$((log_from + 1))" "$B_DIR/server.log" | grep -v ' pgkb-cli ' 
 stuck=$(tail -n +"$((log_from + 1))" "$B_DIR/server.log" | grep -v ' pgkb-cli ' | grep -c 'still waiting' || true)
 ended=$(printf '%s\n' "$waits" | grep -c . || true)
 
+echo "server: log_lock_waits $(sql -c "SHOW log_lock_waits"), deadlock_timeout $(sql -c "SHOW deadlock_timeout")"
 echo "delete of $CHUNKS chunks in batches of $BATCH: $(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.2f", b - a}') s"
 echo "other sessions' lock waits over 1 ms during the delete: $ended ended, longest $(printf '%s\n' "$waits" | tail -n 1 | sed 's/^$/0/') ms;" \
      "$((stuck - ended < 0 ? 0 : stuck - ended)) never ended"
