@@ -112,16 +112,15 @@ LANGUAGE sql STABLE AS $$
 	        AND j.payload ->> 'document_id' IN (SELECT d.id::text FROM pgkb.documents d WHERE d.source_id = p_source))
 $$;
 
--- Moves the source's jobs to pgkb.job_history as cancelled; returns how many. A running job loses its lease
--- with its row, so its worker's fenced completion is refused (KB001) and its result is never written.
-CREATE FUNCTION pgkb.source_cancel_jobs(p_source text, p_documents boolean DEFAULT true) RETURNS integer
+-- Moves jobs p_ids (of source p_source) to pgkb.job_history as cancelled; returns how many. A running job loses
+-- its lease with its row, so its worker's fenced completion is refused (KB001) and its result is never written.
+CREATE FUNCTION pgkb.source_cancel_job_ids(p_ids bigint[], p_source text) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
 	n integer;
 BEGIN
 	WITH gone AS (
-		DELETE FROM pgkb.jobs j WHERE j.id IN (SELECT pgkb.source_jobs(p_source, p_documents))
-		RETURNING j.*
+		DELETE FROM pgkb.jobs j WHERE j.id = ANY (p_ids) RETURNING j.*
 	)
 	INSERT INTO pgkb.job_history
 		(id, kind, payload, priority, state, attempts, last_error, worker, created_at, started_at, finished_at)
@@ -134,6 +133,12 @@ BEGIN
 END;
 $$;
 
+-- Cancels the jobs of source p_source (pgkb.source_jobs).
+CREATE FUNCTION pgkb.source_cancel_jobs(p_source text, p_documents boolean DEFAULT true) RETURNS integer
+LANGUAGE sql AS $$
+	SELECT pgkb.source_cancel_job_ids(ARRAY(SELECT pgkb.source_jobs(p_source, p_documents)), p_source)
+$$;
+
 -- One step of deleting source p_source: the first marks it and cancels its crawls and jobs; each step then
 -- removes up to p_batch rows of one table (chunks, code examples, page metadata, documents, crawls, in that
 -- order, so no cascade or SET NULL fires per row); the last removes the archon_sources row and the mark.
@@ -142,6 +147,8 @@ $$;
 CREATE FUNCTION pgkb.source_delete_step(p_source text, p_batch integer DEFAULT 5000,
                                         OUT deleted bigint, OUT done boolean)
 LANGUAGE plpgsql AS $$
+DECLARE
+	doc_ids bigint[];
 BEGIN
 	deleted := 0;
 	done := false;
@@ -175,8 +182,13 @@ BEGIN
 		GET DIAGNOSTICS deleted = ROW_COUNT;
 	END IF;
 	IF deleted = 0 THEN
-		DELETE FROM pgkb.documents WHERE id IN
-			(SELECT id FROM pgkb.documents WHERE source_id = p_source LIMIT p_batch);
+		-- with each batch of documents, the ingest and embed jobs that name them: one that a result committing
+		-- while the source was being marked enqueued escaped the first step's cancellation
+		doc_ids := ARRAY(SELECT id FROM pgkb.documents WHERE source_id = p_source LIMIT p_batch);
+		PERFORM pgkb.source_cancel_job_ids(ARRAY(
+			SELECT j.id FROM pgkb.jobs j
+			 WHERE j.kind IN ('ingest', 'embed') AND j.payload ->> 'document_id' = ANY (doc_ids::text[])), p_source);
+		DELETE FROM pgkb.documents WHERE id = ANY (doc_ids);
 		GET DIAGNOSTICS deleted = ROW_COUNT;
 	END IF;
 	IF deleted = 0 THEN

@@ -88,6 +88,7 @@ left() {
 	       || (SELECT count(*) FROM pgkb.source_deletions)"
 }
 assert_eq "$(left)" "0 0 0 0 0 0 0 0" "no source, document, crawl, page, chunk, code example or job of it left"
+[ "$(left)" = "0 0 0 0 0 0 0 0" ] || q "SELECT id, kind, state, payload, last_error FROM pgkb.jobs WHERE payload->>'source_id' IS DISTINCT FROM 'other'"
 assert_match "$(q "SELECT string_agg(DISTINCT last_error, ',') FROM pgkb.job_history WHERE kind = 'fetch' AND state = 'cancelled'")" "^source site deleted" "its fetch jobs are in the history as cancelled"
 sleep 4
 assert_eq "$(left)" "0 0 0 0 0 0 0 0" "and 4 s later the crawl has not come back"
