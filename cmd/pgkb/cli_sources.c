@@ -124,11 +124,18 @@ static int source_set(struct cli *c, int argc, char **argv)
 	while (!bad && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 't': title = optarg; break;
-		case 'g':
+		case 'g': {
+			json_t *t = json_string(optarg); /* NULL when not valid UTF-8 */
+			if (!t) {
+				fprintf(stderr, "pgkb: --tag: not valid UTF-8\n");
+				bad = 2;
+				break;
+			}
 			if (!tags)
 				tags = json_array();
-			json_array_append_new(tags, json_string(optarg));
+			json_array_append_new(tags, t);
 			break;
+		}
 		case 'k': ktype = optarg; break;
 		case 'u': freq = optarg; break;
 		default: bad = 1;
@@ -136,12 +143,7 @@ static int source_set(struct cli *c, int argc, char **argv)
 	}
 	if (bad || argc - optind != 1 || (!title && !tags && !ktype && !freq)) {
 		json_decref(tags);
-		return source_usage();
-	}
-	if (tags && !json_string_value(json_array_get(tags, json_array_size(tags) - 1))) {
-		fprintf(stderr, "pgkb: --tag: not valid UTF-8\n");
-		json_decref(tags);
-		return 2;
+		return bad == 2 ? 2 : source_usage();
 	}
 	if (cli_connect(c) != 0) {
 		json_decref(tags);
