@@ -41,6 +41,9 @@ int cli_status_crawls(struct cli *c, int watch);
 int cli_enqueue_ingest(struct cli *c, int argc, char **argv);
 /* The documents section of pgkb status: documents by status for each source (cli_ingest.c). */
 int cli_status_documents(struct cli *c);
+/* pgkb sources; pgkb source show|set|delete ID … (cli_sources.c) */
+int cli_sources(struct cli *c, int argc, char **argv);
+int cli_source(struct cli *c, int argc, char **argv);
 
 /* pgkb wait JOB_ID… [--timeout DURATION] (cli_wait.c) */
 int cli_wait(struct cli *c, int argc, char **argv);

@@ -20,6 +20,8 @@ static const struct {
 	{"documents", cli_documents, "documents [--status S] [--source ID] [--job ID] [--limit N]  documents with their whole error"},
 	{"retry", cli_retry, "retry ID                      run a dead (or scheduled) job again now"},
 	{"cancel", cli_cancel, "cancel ID                     remove a job; a running job's result is discarded"},
+	{"sources", cli_sources, "sources                       sources: documents by status, chunks, vectors, last crawl"},
+	{"source", cli_source, "source show|delete|set ID     one source; delete cancels its jobs, then removes it in batches"},
 	{"search", cli_search, "search \"QUERY\" [-k N] [--source ID] [--code]  hybrid search of chunks (or code examples)"},
 };
 
