@@ -28,7 +28,8 @@ CREATE TABLE pgkb.source_deletions (
 );
 
 -- The triggers below read it in the workers' sessions: a worker role granted before this migration (by
--- pgkb.grant_worker_role, which grants every pgkb table) gets it now, so its writes do not fail on it.
+-- pgkb.grant_worker_role, which grants SELECT on every pgkb table) gets SELECT now, so its writes do not fail
+-- on it. Deleting a source is the owner's (or an operator's) work, not the workers'.
 DO $$
 DECLARE
 	r name;
@@ -36,7 +37,7 @@ BEGIN
 	FOR r IN SELECT DISTINCT g.grantee FROM information_schema.role_table_grants g
 	          WHERE g.table_schema = 'pgkb' AND g.table_name = 'documents' AND g.privilege_type = 'INSERT'
 	            AND g.grantee <> current_user AND g.grantee <> 'PUBLIC' LOOP
-		EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgkb.source_deletions TO %I', r);
+		EXECUTE format('GRANT SELECT ON pgkb.source_deletions TO %I', r);
 	END LOOP;
 END $$;
 

@@ -152,12 +152,14 @@ static const struct pg_stmt doc_gone = {
 	" WHERE id = $1::bigint",
 	3,
 };
+/* A gone page's rows, of its document's source only: another source may own the same URL (083_sources.sql). */
+#define GONE_OF_DOC " WHERE url = $1 AND source_id = (SELECT source_id FROM pgkb.documents WHERE id = $2::bigint)"
 static const struct pg_stmt gone_chunks = {
-	"pgkb_fetch_gone_chunks", "DELETE FROM public.archon_crawled_pages WHERE url = $1", 1};
+	"pgkb_fetch_gone_chunks", "DELETE FROM public.archon_crawled_pages" GONE_OF_DOC, 2};
 static const struct pg_stmt gone_code = {
-	"pgkb_fetch_gone_code", "DELETE FROM public.archon_code_examples WHERE url = $1", 1};
+	"pgkb_fetch_gone_code", "DELETE FROM public.archon_code_examples" GONE_OF_DOC, 2};
 static const struct pg_stmt gone_page = {
-	"pgkb_fetch_gone_page", "DELETE FROM public.archon_page_metadata WHERE url = $1", 1};
+	"pgkb_fetch_gone_page", "DELETE FROM public.archon_page_metadata" GONE_OF_DOC, 2};
 
 static char *dup_or_null(const char *s)
 {
@@ -511,9 +513,9 @@ static void store_gone(struct fetch *f, long status)
 	log_info("fetch %s: gone (%s)", f->url, err);
 	struct pg_req *w = writes_new(f);
 	pg_req_addl(w, &doc_gone, f->doc_id, err, hs);
-	pg_req_addl(w, &gone_chunks, f->url);
-	pg_req_addl(w, &gone_code, f->url);
-	pg_req_addl(w, &gone_page, f->url);
+	pg_req_addl(w, &gone_chunks, f->url, f->doc_id);
+	pg_req_addl(w, &gone_code, f->url, f->doc_id);
+	pg_req_addl(w, &gone_page, f->url, f->doc_id);
 	free(err);
 	fetch_commit(f, w);
 }
