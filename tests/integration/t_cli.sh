@@ -43,7 +43,7 @@ out=$("$PGKB" retry "$flaky" 2>&1); rc=$?
 assert_eq "$rc" "1" "retry of a finished job fails"
 assert_match "$out" "already finished \\(succeeded" "... saying it already finished"
 
-later=$("$PGKB" enqueue noop '{}' --run-at '2999-01-01')
+later=$("$PGKB" enqueue noop '{}' --run-at '2099-01-01')
 assert_match "$("$PGKB" cancel "$later")" "job $later cancelled" "cancel of a scheduled job"
 assert_eq "$(sql "SELECT state FROM pgkb.job_history WHERE id = $later")" "cancelled" "cancelled job in history"
 
