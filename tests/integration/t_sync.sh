@@ -34,7 +34,7 @@ ingest_dir() {
 	wait_for "SELECT count(*) = 0 FROM pgkb.jobs WHERE kind = 'ingest' AND state <> 'dead'" 120 "file jobs of $1" >&2
 	echo "$id"
 }
-doc() { sql "SELECT status || coalesce(':' || error, '') FROM pgkb.documents WHERE url = 'file://$1'"; }
+doc() { sql "SELECT status || coalesce(':' || error, '') FROM pgkb.documents WHERE url = 'file://$1' AND '${2:-}' IN ('', source_id)"; }
 chunks() { sql "SELECT count(*) FROM archon_crawled_pages WHERE url = 'file://$1'"; }
 gone_msg() { echo "gone:file no longer exists under $1"; }
 
@@ -53,9 +53,9 @@ sql "INSERT INTO pgkb.jobs (kind, payload) VALUES ('ingest', jsonb_build_object(
 wait_for "SELECT count(*) = 0 FROM pgkb.jobs WHERE kind = 'ingest'" 120 "the other source's file"
 ingest_dir "$D" dir >/dev/null
 assert_eq "$(sql "SELECT string_agg(replace(url, 'file://$ROOT/', '') || '=' || status, ' ' ORDER BY url) FROM pgkb.documents WHERE source_id = 'dir'")" \
-	"docs/chg.md=ready docs/del1.md=ready docs/keep.md=ready docs/old.md=ready docs/sub/del2.md=ready docs2/sib.md=ready" \
-	"first ingest: every file ready"
-assert_eq "$(doc "$D/other.md")" "ready" "the other source's file under the directory is ready"
+	"docs/chg.md=ready docs/del1.md=ready docs/keep.md=ready docs/old.md=ready docs/other.md=failed docs/sub/del2.md=ready docs2/sib.md=ready" \
+	"first ingest: every file ready (other.md is owned by source other: 083)"
+assert_eq "$(doc "$D/other.md" other)" "ready" "the other source's file under the directory is ready"
 out=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "Zanzibarquokka" -k 3 --source dir 2>&1)
 assert_match "$out" "file://$D/del1.md" "search finds the page before its deletion"
 
@@ -74,7 +74,7 @@ assert_match "$(sql "SELECT string_agg(content, ' ') FROM archon_crawled_pages W
 assert_match "$(sql "SELECT string_agg(content, ' ') FROM archon_crawled_pages WHERE url = 'file://$D/chg.md'")" "rainforests" "the changed file holds its new text"
 assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE url = 'file://$D/chg.md' AND content LIKE '%deserts%'")" "0" "... and not the old one"
 assert_eq "$(doc "$ROOT/docs2/sib.md")" "ready" "a sibling directory sharing the prefix is not synced by this one"
-assert_eq "$(doc "$D/other.md")" "ready" "another source's file under the directory is not retired"
+assert_eq "$(doc "$D/other.md" other)" "ready" "another source's file under the directory is not retired"
 out=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "Zanzibarquokka" -k 10 --source dir 2>&1)
 assert_eq "$(printf '%s\n' "$out" | grep -c "del1.md")" "0" "pgkb search no longer returns the deleted text"
 assert_match "$(grep "ingest job $j" "$T_DIR/sup.log")" "files to ingest" "the directory job ran"
