@@ -69,6 +69,14 @@ static const struct pg_stmt ingest_fan_out = {
 	3,
 };
 
+/* Directory sync (schema/086_sync.sql): after a complete walk, the source's file documents under the directory
+ * that the walk did not list become gone, in the directory job's completion transaction. */
+static const struct pg_stmt ingest_sync_directory = {
+	"pgkb_ingest_sync_directory",
+	"SELECT pgkb.sync_directory($1, $2, $3::jsonb)",
+	3,
+};
+
 /* What a directory job's walk left out, in its history row: the job succeeded, and this says what it did not
  * cover and why. The completion moves the job to pgkb.job_history before the writes that follow it run. */
 static const struct pg_stmt ingest_dir_note = {
@@ -225,6 +233,7 @@ struct fan_out {
 	json_t *names; /* the listed paths as JSON strings; names that are not valid UTF-8 are left out */
 	size_t from, next; /* the batch in flight: names[from, next) */
 	size_t invalid;
+	bool sync; /* the payload's "sync" (default true): retire what the walk no longer lists */
 };
 
 static void fan_out_free(struct fan_out *f)
@@ -245,9 +254,18 @@ static void fan_out_finish(struct fan_out *f)
 		buf_printf(&note, "%s", f->target->skipped);
 	if (f->invalid)
 		buf_printf(&note, "%s%zu names that are not valid UTF-8", note.len ? "; " : "", f->invalid);
+	/* A name that is not valid UTF-8 has no document (its file:// URL cannot be stored): leaving it out of the
+	 * listing hides nothing from the sync. A bound that cut the walk may have: then nothing is retired. */
+	if (f->sync && f->target->partial)
+		buf_printf(&note, "%sthe walk was partial, so no document was retired", note.len ? "; " : "");
 	char *dir_url = xasprintf("file://%s", resolved);
 	struct pg_req *w = writes_new();
 	pg_req_addl(w, &ingest_ensure_source, f->source_id, dir_url, resolved); /* for a directory without files */
+	if (f->sync && !f->target->partial) {
+		char *list = json_dumps(f->names, JSON_COMPACT);
+		pg_req_addl(w, &ingest_sync_directory, f->source_id, resolved, list);
+		free(list);
+	}
 	if (note.len) {
 		char id[32];
 		snprintf(id, sizeof id, "%lld", j->job_id);
@@ -316,12 +334,13 @@ static void fan_out_next(struct fan_out *f)
 	pool_submit(worker_pool(f->job->run->worker), req);
 }
 
-static void ingest_dir(struct ingest_job *j, struct ingest_target *t, const char *source_id)
+static void ingest_dir(struct ingest_job *j, struct ingest_target *t, const char *source_id, bool sync)
 {
 	ingest_stage(j, INGEST_ENQUEUING);
 	struct fan_out *f = xcalloc(1, sizeof *f);
 	f->job = j;
 	f->target = t;
+	f->sync = sync;
 	f->source_id = source_id ? xstrdup(source_id) : dir_source_id(t->resolved);
 	f->names = json_array();
 	for (size_t i = 0; i < t->npaths; i++) {
@@ -461,6 +480,7 @@ struct path_job {
 	struct ingest_job *job;
 	struct ingest_target *target;
 	char *source_id;
+	bool sync;
 };
 
 static void on_path_ready(void *arg)
@@ -477,7 +497,7 @@ static void on_path_ready(void *arg)
 		free(msg);
 		ingest_target_free(t);
 	} else if (t->kind == INGEST_TARGET_DIR) {
-		ingest_dir(j, t, p->source_id); /* takes t */
+		ingest_dir(j, t, p->source_id, p->sync); /* takes t */
 	} else if (strlen("file://") + strlen(t->resolved) > URL_STORE_MAX_LEN) { /* the file:// URL is a btree key */
 		char *msg = xasprintf("ingest: the path %.100s... is too long: its file:// URL would be %zu bytes; the "
 		                      "limit is %d", t->resolved, strlen("file://") + strlen(t->resolved), URL_STORE_MAX_LEN);
@@ -498,13 +518,14 @@ static void prepare_path(void *arg)
 	ingest_target_prepare(((struct path_job *)arg)->target);
 }
 
-static void ingest_path(struct ingest_job *j, const char *path, const char *source_id)
+static void ingest_path(struct ingest_job *j, const char *path, const char *source_id, bool sync)
 {
 	const struct cfg *cfg = worker_cfg(j->run->worker);
 	struct path_job *p = xcalloc(1, sizeof *p);
 	p->job = j;
 	p->target = ingest_target_new(path, cfg->ingest_roots, cfg->max_document_bytes);
 	p->source_id = source_id ? xstrdup(source_id) : NULL;
+	p->sync = sync;
 	p->target->stop = &file_thread_stop;
 	ingest_stage(j, INGEST_READING);
 	offload_submit(file_thread, prepare_path, on_path_ready, p);
@@ -526,10 +547,15 @@ static void ingest_run(struct job_run *r)
 		if (!err)
 			ingest_document_id(j, (long long)json_integer_value(doc_id));
 	} else if (json_object_get(o, "path")) {
-		static const char *const keys[] = {"path", "source_id", "parent_job_id", NULL};
+		static const char *const keys[] = {"path", "source_id", "parent_job_id", "sync", NULL};
+		json_t *sync = json_object_get(o, "sync");
 		if (!(err = check_keys(o, keys)) && opt_string(o, "path", &path, &err) == 0 &&
-		    opt_string(o, "source_id", &source_id, &err) == 0)
-			ingest_path(j, path, source_id);
+		    opt_string(o, "source_id", &source_id, &err) == 0) {
+			if (sync && !json_is_boolean(sync))
+				err = xasprintf("ingest: \"sync\" must be true or false");
+			else
+				ingest_path(j, path, source_id, !sync || json_is_true(sync));
+		}
 	} else if (json_object_get(o, "content")) {
 		static const char *const keys[] = {"content", "url", "title", "source_id", NULL};
 		if (!(err = check_keys(o, keys)) && opt_string(o, "content", &content, &err) == 0 &&

@@ -342,6 +342,8 @@ void ingest_target_prepare(struct ingest_target *t)
 		if (t->npaths)
 			qsort(t->paths, t->npaths, sizeof *t->paths, cmp_paths);
 		t->skipped = skipped_summary(&w);
+		/* links and special files left out are not ingestible anyway; a bound may have hidden ingestible files */
+		t->partial = w.skipped[SKIP_DEEP] || w.skipped[SKIP_COUNT] || w.skipped[SKIP_UNREADABLE];
 		for (int i = 0; i < SKIP_N; i++)
 			free(w.first[i]);
 		t->kind = INGEST_TARGET_DIR;

@@ -38,6 +38,7 @@ struct ingest_target {
 	char **paths;       /* resolved paths, sorted */
 	size_t npaths;
 	char *skipped;      /* "N directories deeper than 64 levels (first: …); …" */
+	int partial;        /* a bound cut the walk (depth, file count, an unreadable directory): files may be unlisted */
 };
 
 /* A target for path with copies of roots; the limits default as above. */
