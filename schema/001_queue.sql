@@ -60,7 +60,6 @@ CREATE TABLE pgkb.jobs (
 	created_at   timestamptz NOT NULL DEFAULT now(),
 	CONSTRAINT jobs_valid CHECK (pgkb.job_is_valid(payload)),
 	CONSTRAINT jobs_state CHECK (state IN ('queued', 'running', 'dead')),
-	CONSTRAINT jobs_max_attempts CHECK (max_attempts >= 1),
 	CONSTRAINT jobs_lease CHECK ((state = 'running') = (lease_owner IS NOT NULL AND lease_until IS NOT NULL))
 );
 -- Claims walk this index: ready jobs of one kind in priority, run_at, id order.

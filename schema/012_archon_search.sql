@@ -296,3 +296,8 @@ END;
 $$;
 
 DO $$ BEGIN PERFORM pgkb.install_search_functions(); END $$;
+
+-- Administrative functions are the owner's (or a superuser's): a function is executable by PUBLIC unless
+-- revoked, and these rewrite the search functions or the embedding columns.
+REVOKE EXECUTE ON FUNCTION pgkb.enable_pgvector() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgkb.install_search_functions() FROM PUBLIC;

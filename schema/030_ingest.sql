@@ -145,6 +145,9 @@ END $gen$;
 -- in array order (row i: elements (i-1)*p_dim+1 .. i*p_dim), made by model p_model; both NULL when the document
 -- comes without them (the embed worker embeds the new rows later). Kept rows keep the embedding they have.
 -- Result 'ready' when every row of the document has an embedding afterwards, else 'chunked' with an embed job.
+-- Ownership (083_sources.sql): a source under deletion takes no new rows,
+-- and a URL owned by another source is not taken from it (the document fails with the owner's name; result
+-- 'failed', nothing else written).
 CREATE FUNCTION pgkb.ingest_document(
 	p_source_id text, p_url text, p_kind text, p_doc_hash text,
 	p_title text, p_description text, p_full_content text, p_word_count integer, p_char_count integer,
@@ -158,6 +161,7 @@ DECLARE
 	page uuid;
 	old_source text;
 	old_words integer;
+	owner text;
 	unembedded boolean;
 	nchunks integer := jsonb_array_length(p_chunks);
 	ncodes integer := jsonb_array_length(p_codes);
@@ -171,6 +175,7 @@ BEGIN
 				p_dim, coalesce(p_model, 'NULL') USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 	END IF;
+	PERFORM pgkb.source_refuse_deleted(p_source_id);
 	-- the source: a plain read first, so an existing row is neither locked nor waited for
 	IF NOT EXISTS (SELECT 1 FROM public.archon_sources WHERE source_id = p_source_id) THEN
 		INSERT INTO public.archon_sources (source_id, source_url, source_display_name)
@@ -190,6 +195,17 @@ BEGIN
 	document_id := doc.id;
 	IF p_doc_hash IS NOT NULL AND doc.content_hash = p_doc_hash AND doc.status IN ('chunked', 'embedded', 'ready') THEN
 		result := 'unchanged';
+		RETURN;
+	END IF;
+
+	-- ingests of one URL into different sources serialise here, so exactly one of them becomes its owner
+	PERFORM pg_advisory_xact_lock(hashtextextended('pgkb.url:' || p_url, 0));
+	owner := pgkb.url_other_owner(p_url, p_source_id);
+	IF owner IS NOT NULL THEN
+		result := 'failed';
+		UPDATE pgkb.documents SET status = 'failed', body = NULL, chunk_count = 0, code_count = 0,
+		       error = 'url ' || p_url || ' is owned by source ' || owner
+		 WHERE id = doc.id;
 		RETURN;
 	END IF;
 
@@ -245,13 +261,16 @@ $$;
 -- Records a document that could not be ingested (status 'failed' or 'skipped', with the reason). A document
 -- that is now empty loses its old chunks, and its page's word count leaves the source (as a delta); a failed
 -- one keeps them (the last good version stays searchable).
-CREATE FUNCTION pgkb.ingest_not_possible(p_source_id text, p_url text, p_kind text, p_status text, p_error text,
-                                         p_doc_hash text, p_source_url text)
+-- Ownership (083_sources.sql): a skipped (now empty) document removes the rows of its URL of its own source
+-- only, and a source under deletion takes no rows.
+CREATE FUNCTION pgkb.ingest_not_possible(p_source_id text, p_url text, p_kind text, p_status text,
+                                                    p_error text, p_doc_hash text, p_source_url text)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
 	id bigint;
 BEGIN
+	PERFORM pgkb.source_refuse_deleted(p_source_id);
 	IF NOT EXISTS (SELECT 1 FROM public.archon_sources WHERE source_id = p_source_id) THEN
 		INSERT INTO public.archon_sources (source_id, source_url, source_display_name)
 		VALUES (p_source_id, p_source_url, p_source_url)
@@ -263,9 +282,10 @@ BEGIN
 		content_hash = coalesce(EXCLUDED.content_hash, d.content_hash), body = NULL
 	RETURNING d.id INTO id;
 	IF p_status = 'skipped' THEN
-		DELETE FROM public.archon_crawled_pages WHERE url = p_url;
-		DELETE FROM public.archon_code_examples WHERE url = p_url;
-		WITH m AS (DELETE FROM public.archon_page_metadata WHERE url = p_url RETURNING source_id, word_count)
+		DELETE FROM public.archon_crawled_pages WHERE url = p_url AND source_id = p_source_id;
+		DELETE FROM public.archon_code_examples WHERE url = p_url AND source_id = p_source_id;
+		WITH m AS (DELETE FROM public.archon_page_metadata WHERE url = p_url AND source_id = p_source_id
+		           RETURNING source_id, word_count)
 		INSERT INTO pgkb.source_word_deltas (source_id, delta)
 		SELECT m.source_id, -m.word_count FROM m WHERE m.word_count <> 0;
 	END IF;

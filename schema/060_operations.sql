@@ -10,9 +10,30 @@
 --   SELECT pgkb.grant_worker_role('pgkb_worker');
 -- For complete figures from pg_stat_activity in the metrics (other roles' transactions), also
 --   GRANT pg_monitor TO pgkb_worker;
+-- Each table gets the privileges of the statements the workers and `pgkb enqueue/status/jobs/retry/cancel` run
+-- on it (lib/pg/queue.c, workers/*, cmd/pgkb/*, and the pgkb functions they call, which run with the caller's
+-- privileges); any other table of pgkb gets SELECT. No DELETE on archon_sources (it cascades to a source's
+-- pages, chunks, documents and crawls: deleting a source is the owner's work) and no UPDATE of job_history.
+-- Running it again revokes what an earlier grant gave, so an existing worker role is narrowed by running it
+-- once more.
 CREATE FUNCTION pgkb.grant_worker_role(p_role name) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
+	-- table => privileges beyond SELECT (UPDATE also for SELECT ... FOR UPDATE and ON CONFLICT DO UPDATE)
+	writes constant jsonb := '{
+		"pgkb.jobs": "INSERT, UPDATE, DELETE",
+		"pgkb.job_history": "INSERT, DELETE",
+		"pgkb.wakeups": "INSERT, UPDATE",
+		"pgkb.noop_log": "INSERT",
+		"pgkb.crawls": "INSERT, UPDATE",
+		"pgkb.documents": "INSERT, UPDATE, DELETE",
+		"pgkb.host_politeness": "INSERT, UPDATE",
+		"pgkb.source_word_deltas": "INSERT, DELETE",
+		"public.archon_sources": "INSERT, UPDATE",
+		"public.archon_page_metadata": "INSERT, UPDATE, DELETE",
+		"public.archon_crawled_pages": "INSERT, UPDATE, DELETE",
+		"public.archon_code_examples": "INSERT, UPDATE, DELETE"
+	}';
 	kb_tables constant text[] := ARRAY['archon_sources', 'archon_page_metadata', 'archon_crawled_pages',
 	                                   'archon_code_examples'];
 	t regclass;
@@ -34,8 +55,11 @@ BEGIN
 		   AND (c.relnamespace = 'pgkb'::regnamespace
 		        OR (c.relnamespace = 'public'::regnamespace AND c.relname = ANY (kb_tables)))
 	LOOP
-		EXECUTE format('GRANT %s ON %s TO %I',
-		               CASE WHEN t = 'pgkb.job_kinds'::regclass THEN 'SELECT' ELSE 'SELECT, INSERT, UPDATE, DELETE' END,
+		EXECUTE format('REVOKE ALL ON %s FROM %I', t, p_role);
+		EXECUTE format('GRANT SELECT%s ON %s TO %I',
+		               coalesce(', ' || (writes ->> (SELECT n.nspname || '.' || c.relname FROM pg_class c
+		                                               JOIN pg_namespace n ON n.oid = c.relnamespace
+		                                              WHERE c.oid = t)), ''),
 		               t, p_role);
 	END LOOP;
 	IF to_regclass('public.archon_settings') IS NOT NULL THEN

@@ -1,4 +1,4 @@
--- Bounds on what an INSERT into pgkb.jobs may set, and a least-privilege worker role (the attack review,
+-- Bounds on what an INSERT into pgkb.jobs may set (the attack review,
 -- issue "Security and reliability").
 --
 -- Any role that may enqueue may set every column of a job. Unbounded, one row could stall a job kind (attempts
@@ -42,9 +42,6 @@ UPDATE pgkb.jobs SET
             AND pg_column_size(payload) <= 33554432);
 
 ALTER TABLE pgkb.jobs
-	-- jobs_max_attempts (001: max_attempts >= 1) is replaced by jobs_max_attempts_bound, which also bounds it
-	-- above and says so: checked first (constraints are checked in name order), the old one hid the message.
-	DROP CONSTRAINT jobs_max_attempts,
 	-- A job may be tried at most 1000 times: more is a loop, not a retry policy.
 	ADD CONSTRAINT jobs_max_attempts_bound CHECK (max_attempts BETWEEN 1 AND 1000
 		OR pgkb.job_refused('max_attempts', 'from 1 to 1000', max_attempts::text)),
@@ -80,83 +77,4 @@ ALTER TABLE pgkb.jobs
 	ADD CONSTRAINT jobs_payload_size_bound CHECK (pg_column_size(payload) <= 33554432
 		OR pgkb.job_refused('payload', 'at most 32 MiB (33554432 bytes)', pg_column_size(payload) || ' bytes'));
 
--- The worker role, replaced (060 defined it) because it granted more than the workers use: DELETE on
--- archon_sources (which cascades to a source's pages, chunks, documents and crawls) and UPDATE on
--- pgkb.job_history. Each table now gets the privileges of the statements the workers and `pgkb
--- enqueue/status/jobs/retry/cancel` run on it (lib/pg/queue.c, workers/*, cmd/pgkb/cli_jobs.c, and the pgkb
--- functions they call, which run with the caller's privileges); any other table of pgkb gets SELECT. Running it
--- again revokes what an earlier version granted, so an existing worker role is narrowed by running it once more.
-CREATE OR REPLACE FUNCTION pgkb.grant_worker_role(p_role name) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-	-- table => privileges beyond SELECT (UPDATE also for SELECT ... FOR UPDATE and ON CONFLICT DO UPDATE)
-	writes constant jsonb := '{
-		"pgkb.jobs": "INSERT, UPDATE, DELETE",
-		"pgkb.job_history": "INSERT, DELETE",
-		"pgkb.wakeups": "INSERT, UPDATE",
-		"pgkb.noop_log": "INSERT",
-		"pgkb.crawls": "INSERT, UPDATE",
-		"pgkb.documents": "INSERT, UPDATE, DELETE",
-		"pgkb.host_politeness": "INSERT, UPDATE",
-		"pgkb.source_word_deltas": "INSERT, DELETE",
-		"public.archon_sources": "INSERT, UPDATE",
-		"public.archon_page_metadata": "INSERT, UPDATE, DELETE",
-		"public.archon_crawled_pages": "INSERT, UPDATE, DELETE",
-		"public.archon_code_examples": "INSERT, UPDATE, DELETE"
-	}';
-	kb_tables constant text[] := ARRAY['archon_sources', 'archon_page_metadata', 'archon_crawled_pages',
-	                                   'archon_code_examples'];
-	t regclass;
-	f regprocedure;
-BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_role) THEN
-		RAISE EXCEPTION 'pgkb: role "%" does not exist', p_role USING ERRCODE = 'undefined_object';
-	END IF;
-	EXECUTE format('GRANT USAGE ON SCHEMA pgkb, public TO %I', p_role);
-	-- Databases created before PostgreSQL 15 let every role create objects in public: say so once.
-	IF EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a
-	            WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE') THEN
-		RAISE WARNING 'pgkb: every role (PUBLIC) may CREATE in schema public, so % can too', p_role
-			USING HINT = 'REVOKE CREATE ON SCHEMA public FROM PUBLIC;';
-	END IF;
-	FOR t IN
-		SELECT c.oid::regclass FROM pg_class c
-		 WHERE c.relkind IN ('r', 'p', 'v')
-		   AND (c.relnamespace = 'pgkb'::regnamespace
-		        OR (c.relnamespace = 'public'::regnamespace AND c.relname = ANY (kb_tables)))
-	LOOP
-		EXECUTE format('REVOKE ALL ON %s FROM %I', t, p_role);
-		EXECUTE format('GRANT SELECT%s ON %s TO %I',
-		               coalesce(', ' || (writes ->> (SELECT n.nspname || '.' || c.relname FROM pg_class c
-		                                               JOIN pg_namespace n ON n.oid = c.relnamespace
-		                                              WHERE c.oid = t)), ''),
-		               t, p_role);
-	END LOOP;
-	IF to_regclass('public.archon_settings') IS NOT NULL THEN
-		EXECUTE format('GRANT SELECT ON public.archon_settings TO %I', p_role);
-	END IF;
-	-- sequences of those tables (serial and identity columns), and any other pgkb sequence
-	FOR t IN
-		SELECT DISTINCT s.oid::regclass FROM pg_class s
-		  LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')
-		  LEFT JOIN pg_class o ON o.oid = d.refobjid
-		 WHERE s.relkind = 'S'
-		   AND (s.relnamespace = 'pgkb'::regnamespace
-		        OR (o.relnamespace = 'public'::regnamespace AND o.relname = ANY (kb_tables)))
-	LOOP
-		EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', t, p_role);
-	END LOOP;
-	FOR f IN
-		SELECT p.oid::regprocedure FROM pg_proc p
-		 WHERE p.pronamespace = 'pgkb'::regnamespace AND p.prokind = 'f'
-		   AND p.proname NOT IN ('grant_worker_role', 'install_search_functions', 'enable_pgvector')
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, p_role);
-	END LOOP;
-END;
-$$;
 
--- Administrative functions are the owner's (or a superuser's): a function is executable by PUBLIC unless
--- revoked, and these rewrite the search functions or the embedding columns.
-REVOKE EXECUTE ON FUNCTION pgkb.enable_pgvector() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION pgkb.install_search_functions() FROM PUBLIC;
