@@ -27,6 +27,20 @@ struct wrap {
 	bool plain; /* sent as a pool_submit request (counted in plain_in_flight) */
 };
 
+/* Takes the first queued request off the queue, leaving head, tail and first_tail consistent. */
+static struct pg_req *pop_head(struct pg_pool *p)
+{
+	struct pg_req *req = p->head;
+	p->head = req->next;
+	if (!p->head)
+		p->tail = NULL;
+	if (p->first_tail == req)
+		p->first_tail = NULL;
+	req->next = NULL;
+	p->queued--;
+	return req;
+}
+
 /* Sends queued requests on idle connections. Requests from pool_submit use at most size - 1 connections, so
  * one is always there for pool_submit_first's short requests, which would otherwise wait for a long write to
  * end while the workers idle. */
@@ -41,14 +55,7 @@ static void dispatch(struct pg_pool *p)
 			break;
 		p->plain_in_flight += plain;
 		((struct wrap *)p->head->arg)->plain = plain;
-		struct pg_req *req = p->head;
-		p->head = req->next;
-		if (!p->head)
-			p->tail = NULL;
-		if (p->first_tail == req)
-			p->first_tail = NULL;
-		req->next = NULL;
-		p->queued--;
+		struct pg_req *req = pop_head(p);
 		p->in_flight++;
 		pgc_send(c, req);
 	}
@@ -153,15 +160,9 @@ void pool_free(struct pg_pool *p)
 		return;
 	p->closing = true;
 	while (p->head) {
-		struct pg_req *req = p->head;
-		p->head = req->next;
-		/* A callback may submit again (a failed result becomes a failed job): the queue's tails must not point at
-		 * the request being failed, or the new one would be linked to it and lost when it is freed. */
-		if (!p->head)
-			p->tail = NULL;
-		if (p->first_tail == req)
-			p->first_tail = NULL;
-		p->queued--;
+		/* A callback may submit again (a failed result becomes a failed job): pop_head leaves no tail pointing
+		 * at the request being failed, so the new one is queued, and failed in turn, not lost. */
+		struct pg_req *req = pop_head(p);
 		struct pg_outcome out = {.ok = false, .error = "database pool closed", .sqlstate = "08003",
 		                         .failed_index = -1, .nresults = 0, .results = NULL};
 		PGresult *none[PG_REQ_MAX_CALLS] = {0};
