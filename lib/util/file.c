@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,22 +32,29 @@ int file_read(const char *path, int64_t max_bytes, unsigned flags, char **data, 
 		close(fd);
 		return fail(e, S_ISDIR(st.st_mode) ? FILE_DIRECTORY : FILE_NOT_REGULAR, 0, 0);
 	}
+	int rc = file_read_fd(fd, &st, max_bytes, NULL, data, len, e);
+	close(fd);
+	return rc;
+}
+
+int file_read_fd(int fd, const struct stat *st, int64_t max_bytes, const int *stop, char **data, size_t *len,
+                 struct file_error *e)
+{
 	/* The size from fstat refuses a large file before reading it; the count while reading catches one that
 	 * grows meanwhile. */
-	if (st.st_size > max_bytes) {
-		close(fd);
-		return fail(e, FILE_TOO_LARGE, 0, (int64_t)st.st_size);
-	}
+	if (st->st_size > max_bytes)
+		return fail(e, FILE_TOO_LARGE, 0, (int64_t)st->st_size);
 	struct buf b = BUF_INIT;
 	char chunk[65536];
-	ssize_t r;
-	while ((r = read(fd, chunk, sizeof chunk)) > 0 && (int64_t)b.len <= max_bytes)
+	ssize_t r = 0;
+	bool stopped = false;
+	while (!(stopped = stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) && (r = read(fd, chunk, sizeof chunk)) > 0 &&
+	       (int64_t)b.len <= max_bytes)
 		buf_append(&b, chunk, (size_t)r);
 	int errnum = errno;
-	close(fd);
-	if (r < 0 || (int64_t)b.len > max_bytes) {
+	if (stopped || r < 0 || (int64_t)b.len > max_bytes) {
 		buf_free(&b);
-		return r < 0 ? fail(e, FILE_READ, errnum, 0) : fail(e, FILE_GREW, 0, 0);
+		return stopped ? fail(e, FILE_STOPPED, 0, 0) : r < 0 ? fail(e, FILE_READ, errnum, 0) : fail(e, FILE_GREW, 0, 0);
 	}
 	*len = b.len;
 	*data = buf_steal(&b);
@@ -69,6 +77,8 @@ char *file_error_message(const char *path, int64_t max_bytes, const struct file_
 		return xasprintf("%s: grew past %lld bytes while being read", path, (long long)max_bytes);
 	case FILE_READ:
 		return xasprintf("%s: cannot read: %s", path, strerror(e->errnum));
+	case FILE_STOPPED:
+		return xasprintf("%s: the read was stopped", path);
 	case FILE_OK:
 	default:
 		return xasprintf("%s: read", path);

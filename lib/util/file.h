@@ -19,6 +19,7 @@ enum file_fault {
 	FILE_TOO_LARGE,   /* size bytes, over max_bytes */
 	FILE_GREW,        /* grew past max_bytes while it was read */
 	FILE_READ,        /* a read failed (errnum) */
+	FILE_STOPPED,     /* file_read_fd: *stop was set while it read */
 };
 
 struct file_error {
@@ -31,6 +32,13 @@ struct file_error {
  * Returns 0, or -1 with *e saying why (*data untouched); callers word the message for their readers, or take
  * file_error_message's. A file that grows past max_bytes while it is read is refused, never truncated. */
 int file_read(const char *path, int64_t max_bytes, unsigned flags, char **data, size_t *len, struct file_error *e);
+
+struct stat;
+/* The reading part of file_read, for a descriptor the caller opened and checked (st: its fstat): refuses a
+ * file over max_bytes by its size, reads it, refuses one that grew past max_bytes. When stop is given, a
+ * non-zero *stop (read atomically: another thread sets it) ends the read with FILE_STOPPED. Does not close fd. */
+int file_read_fd(int fd, const struct stat *st, int64_t max_bytes, const int *stop, char **data, size_t *len,
+                 struct file_error *e);
 
 /* "PATH: cannot open: No such file or directory", "PATH: larger than N bytes", ... (heap). */
 char *file_error_message(const char *path, int64_t max_bytes, const struct file_error *e);

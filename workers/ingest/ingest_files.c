@@ -21,6 +21,7 @@
 
 #include "lib/util/beneath.h"
 #include "lib/util/buf.h"
+#include "lib/util/file.h"
 #include "lib/util/mem.h"
 
 static bool inside(const char *path, const char *root)
@@ -145,29 +146,24 @@ static bool stopping(const struct ingest_target *t)
 /* Reads the regular file fd (st: its fstat) within max_bytes. */
 static int read_file(struct ingest_target *t, int fd, const struct stat *st)
 {
-	if (st->st_size > t->max_bytes) {
-		t->err = ingest_too_large("file", st->st_size, t->max_bytes);
-		return -1;
-	}
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	ssize_t n;
-	while (!stopping(t) && (n = read(fd, chunk, sizeof chunk)) > 0 && (int64_t)b.len <= t->max_bytes)
-		buf_append(&b, chunk, (size_t)n);
-	if (stopping(t)) {
+	struct file_error e;
+	if (file_read_fd(fd, st, t->max_bytes, t->stop, &t->data, &t->len, &e) == 0)
+		return 0;
+	switch (e.fault) {
+	case FILE_TOO_LARGE:
+		t->err = ingest_too_large("file", e.size, t->max_bytes);
+		break;
+	case FILE_GREW:
+		t->err = xasprintf("file grew past ingest.max_document_bytes while being read");
+		break;
+	case FILE_STOPPED:
 		t->err = xasprintf("cannot read %s: the worker is stopping", t->path);
-		buf_free(&b);
-		return -1;
+		break;
+	default:
+		t->err = xasprintf("cannot read %s: %s", t->path, strerror(e.errnum));
+		break;
 	}
-	if (n < 0 || (int64_t)b.len > t->max_bytes) {
-		t->err = n < 0 ? xasprintf("cannot read %s: %s", t->path, strerror(errno))
-		               : xasprintf("file grew past ingest.max_document_bytes while being read");
-		buf_free(&b);
-		return -1;
-	}
-	t->len = b.len;
-	t->data = buf_steal(&b);
-	return 0;
+	return -1;
 }
 
 static bool ingestible_name(const char *name)
