@@ -45,6 +45,11 @@ int cli_status_documents(struct cli *c);
 int cli_sources(struct cli *c, int argc, char **argv);
 int cli_source(struct cli *c, int argc, char **argv);
 
+/* pgkb reembed [--source ID] [--all] [--batch N] [--wait] (cli_reembed.c) */
+int cli_reembed(struct cli *c, int argc, char **argv);
+/* The vectors section of pgkb status: coverage per model and dimension, re-embeds under way (cli_reembed.c). */
+int cli_status_vectors(struct cli *c);
+
 /* pgkb wait JOB_ID… [--timeout DURATION] (cli_wait.c) */
 int cli_wait(struct cli *c, int argc, char **argv);
 /* Removes --wait and --timeout DURATION from argv (pgkb enqueue); -1 after printing why for a bad duration.

@@ -89,6 +89,7 @@ struct cfg {
 	int64_t embed_timeout_ms;
 	int embed_requests_per_minute; /* 0 = unlimited */
 	int embed_tokens_per_minute;   /* 0 = unlimited */
+	bool embed_reembed_on_change;  /* embed workers start pgkb.reembed when rows carry another model (087) */
 };
 
 /* Fills *cfg with defaults, then the YAML file at path (NULL: no file), then environment overrides from envp

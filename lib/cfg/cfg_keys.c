@@ -123,6 +123,8 @@ const struct cfg_key cfg_keys[] = {
 	K_STR("embed.model", embed_model, "pgkb-builtin-v1", cfg_check_model, 0, "model name sent to the provider"),
 	K_ENUM_STR("embed.provider", embed_provider, "builtin", providers,
 	           "builtin (offline feature hashing), openai (any /v1/embeddings) or ollama"),
+	K_BOOL("embed.reembed_on_change", embed_reembed_on_change, "false",
+	       "embed workers start a re-embed of rows that carry another model or dimension"),
 	K_INT("embed.requests_per_minute", embed_requests_per_minute, "0", 0, 1000000000,
 	      "provider request rate limit, 0 = unlimited"),
 	K_DUR("embed.timeout", embed_timeout_ms, "60s", SEC, 10 * MIN, "time limit of one embedding request"),
