@@ -38,8 +38,7 @@ static void print_progress(const PGresult *r, int i)
 	putchar('\n');
 }
 
-/* Prints the coverage of source (NULL: all) as a table; rows without a vector show model "(none)". */
-static int print_coverage(struct cli *c, const char *source)
+int cli_print_coverage(struct cli *c, const char *source)
 {
 	const char *params[1] = {source};
 	PGresult *r = cli_exec(c, "vector coverage",
@@ -139,7 +138,7 @@ int cli_reembed(struct cli *c, int argc, char **argv)
 		PQclear(r);
 		printf("nothing to re-embed: every vector%s%s is from %s (%s)\n", source ? " of source " : "",
 		       source ? source : "", model, dim);
-		return print_coverage(c, source) == 0 ? 0 : 1;
+		return cli_print_coverage(c, source) == 0 ? 0 : 1;
 	}
 	char id[32];
 	snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
@@ -161,7 +160,7 @@ int cli_reembed(struct cli *c, int argc, char **argv)
 int cli_status_vectors(struct cli *c)
 {
 	printf("\nVectors\n");
-	if (print_coverage(c, NULL) != 0)
+	if (cli_print_coverage(c, NULL) != 0)
 		return 1;
 	char dim[16];
 	snprintf(dim, sizeof dim, "%d", c->cfg.embed_dimension);

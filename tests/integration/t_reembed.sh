@@ -109,6 +109,13 @@ assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE source_id = 'b
 	"beta's rows: the 768 column written, the 384 column cleared"
 out=$("$PGKB" -c "$T_DIR/remote.yaml" reembed --source beta 2>&1)
 assert_match "$out" "nothing to re-embed: every vector of source beta is from test-768 \\(768\\)" "a second pgkb reembed --source beta has nothing to do"
+assert_match "$("$PGKB" -c "$T_DIR/remote.yaml" source show beta)" "chunks +test-768 +768 +[0-9]+ +100.0%" "pgkb source show: the source's coverage"
+beta_rows=$(sql "SELECT (SELECT count(*) FROM archon_crawled_pages WHERE source_id = 'beta') + (SELECT count(*) FROM archon_code_examples WHERE source_id = 'beta')")
+sent=$(wc -l <"$T_DIR/api.jsonl")
+out=$("$PGKB" -c "$T_DIR/remote.yaml" reembed --source beta --all --wait 2>&1); rc=$?
+assert_eq "$rc" "0" "pgkb reembed --source beta --all --wait exits 0"
+assert_match "$out" "source beta: $beta_rows/$beta_rows rows \\(100%\\)" "--all re-embeds every row of the source, on the model already or not"
+assert_ge "$(($(wc -l <"$T_DIR/api.jsonl") - sent))" 1 "... through the provider"
 
 # --- the rest while searches run: every result row of a 768 search has a 768 vector, of a 384 search a 384
 # one, in the snapshot of the search itself (one statement)
