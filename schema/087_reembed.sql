@@ -62,7 +62,8 @@ $$;
 -- returns its run id, or NULL when no row needs it. A run of the same scope and target that still has jobs
 -- queued or running is returned instead of a second one (an advisory lock orders concurrent callers), so many
 -- embed workers starting at once make one run. Queued jobs of other runs in the same scope whose target differs
--- are cancelled: they would write a model that is no longer wanted. p_force: every row with a vector, even one
+-- are cancelled (they would write a model that is no longer wanted), and so are the dead jobs of earlier runs
+-- in the scope (the new run plans their rows again). p_force: every row with a vector, even one
 -- on the target already (a retried job of a forced run embeds its range again: it still writes each row once
 -- per success). p_batch: rows per job, 1 to 1000.
 CREATE FUNCTION pgkb.reembed(p_model text, p_dimension integer, p_source_id text DEFAULT NULL,
@@ -100,8 +101,10 @@ BEGIN
 	END IF;
 	WITH stale AS (
 		DELETE FROM pgkb.jobs j
-		 WHERE j.kind = 'reembed' AND j.state = 'queued' AND j.payload @> scope
-		   AND (j.payload ->> 'model' <> p_model OR (j.payload ->> 'dimension')::int <> p_dimension)
+		 WHERE j.kind = 'reembed' AND j.payload @> scope
+		   AND ((j.state = 'queued'
+		         AND (j.payload ->> 'model' <> p_model OR (j.payload ->> 'dimension')::int <> p_dimension))
+		        OR j.state = 'dead')
 		RETURNING j.*
 	)
 	INSERT INTO pgkb.job_history

@@ -209,6 +209,21 @@ sleep 1
 assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'reembed'")" "0" "a restart on converged rows starts no run"
 sup_stop
 
+# --- runs of one scope (no workers now): the same target joins the run; another target supersedes it, its queued
+# and dead jobs cancelled
+a=$(sql "SELECT pgkb.reembed('x-model', 768, 'beta')")
+assert_eq "$(sql "SELECT pgkb.reembed('x-model', 768, 'beta')")" "$a" "pgkb.reembed for a scope and target under way returns that run"
+sql "UPDATE pgkb.jobs SET state = 'dead', last_error = 'test' WHERE id = (SELECT min(id) FROM pgkb.jobs WHERE payload->>'reembed_id' = '$a')"
+b=$(sql "SELECT pgkb.reembed('y-model', 1024, 'beta')")
+assert_eq "$(sql "SELECT $b <> $a, count(*) FILTER (WHERE payload->>'reembed_id' = '$a'), count(*) FILTER (WHERE payload->>'reembed_id' = '$b') > 0 FROM pgkb.jobs")" "t|0|t" \
+	"another target: a new run, the old run's queued and dead jobs gone"
+assert_eq "$(sql "SELECT DISTINCT state || ': ' || last_error FROM pgkb.job_history WHERE payload->>'reembed_id' = '$a'")" "cancelled: superseded by a re-embed to y-model (1024)" \
+	"... cancelled, with the reason"
+assert_eq "$(sql "SELECT done || ' ' || jobs_pending || ' ' || final FROM pgkb.reembed_progress($b)")" "0 $(sql "SELECT count(*) FROM pgkb.jobs WHERE payload->>'reembed_id' = '$b'") false" \
+	"pgkb.reembed_progress of a run not started"
+assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'reembed' AND payload->>'source_id' IS DISTINCT FROM 'beta'")" "0" "a --source run has jobs of that source only"
+sql "DELETE FROM pgkb.jobs WHERE kind = 'reembed'"
+
 # --- the SQL function's refusals
 assert_match "$(sql "SELECT pgkb.reembed('m', 999)" 2>&1)" "dimension 999 has no embedding column" "pgkb.reembed refuses a dimension without a column"
 assert_match "$(sql "SELECT pgkb.reembed('m', 768, 'nosuch')" 2>&1)" "no source \"nosuch\"" "pgkb.reembed refuses an unknown source"
