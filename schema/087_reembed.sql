@@ -18,7 +18,8 @@
 -- exactly one dimension's ranking at any moment.
 --
 -- Also here: an embed job that dies leaves its document 'failed' with the job's error instead of 'chunked'
--- forever (the embed analogue of 085's jobs_ingest_died), and back to 'chunked' when the job is retried.
+-- forever (the embed analogue of 085's jobs_ingest_died), and back to 'chunked' when the job is retried; and
+-- deleting a source cancels its re-embed jobs.
 
 INSERT INTO pgkb.job_kinds (kind, position, description) VALUES
 	('reembed', 55, 'embeds again, with the configured model, a range of chunks or code examples that carry another model''s vectors');
@@ -88,6 +89,9 @@ BEGIN
 	END IF;
 	IF p_source_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.archon_sources s WHERE s.source_id = p_source_id) THEN
 		RAISE EXCEPTION 'pgkb: reembed: no source "%"', p_source_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p_source_id IS NOT NULL THEN
+		PERFORM pgkb.source_refuse_deleted(p_source_id);
 	END IF;
 	PERFORM pg_advisory_xact_lock(hashtextextended('pgkb.reembed', 0));
 	-- (a new statement, so a new snapshot: it sees the jobs a caller that held the lock before committed)
@@ -249,6 +253,20 @@ BEGIN
 	END IF;
 END;
 $$;
+
+-- Deleting a source (083) cancels the jobs of its re-embed runs with its other jobs when it marks the source:
+-- pgkb.source_jobs finds jobs by the source's documents and crawls, which a reembed job does not name.
+CREATE FUNCTION pgkb.source_deletion_cancel_reembeds() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pgkb.source_cancel_job_ids(ARRAY(SELECT j.id FROM pgkb.jobs j
+	                                          WHERE j.kind = 'reembed' AND j.payload ->> 'source_id' = NEW.source_id),
+	                                   NEW.source_id);
+	RETURN NULL;
+END;
+$$;
+CREATE TRIGGER source_deletions_cancel_reembeds AFTER INSERT ON pgkb.source_deletions
+	FOR EACH ROW EXECUTE FUNCTION pgkb.source_deletion_cancel_reembeds();
 
 -- An embed job ({"document_id"}) that dies (permanent error, or attempts exhausted) fails its document with the
 -- job's error, where it would otherwise stay 'chunked' and never be final; retrying the job (dead -> queued)

@@ -222,7 +222,11 @@ assert_eq "$(sql "SELECT DISTINCT state || ': ' || last_error FROM pgkb.job_hist
 assert_eq "$(sql "SELECT done || ' ' || jobs_pending || ' ' || final FROM pgkb.reembed_progress($b)")" "0 $(sql "SELECT count(*) FROM pgkb.jobs WHERE payload->>'reembed_id' = '$b'") false" \
 	"pgkb.reembed_progress of a run not started"
 assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'reembed' AND payload->>'source_id' IS DISTINCT FROM 'beta'")" "0" "a --source run has jobs of that source only"
-sql "DELETE FROM pgkb.jobs WHERE kind = 'reembed'"
+"$PGKB" -c "$T_DIR/auto.yaml" source delete beta >"$T_DIR/delete.out" 2>&1
+assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'reembed' AND payload->>'source_id' = 'beta'")" "0" \
+	"pgkb source delete cancels the source's re-embed jobs"
+assert_eq "$(sql "SELECT count(*) FROM pgkb.job_history WHERE kind = 'reembed' AND payload->>'reembed_id' = '$b' AND state = 'cancelled' AND last_error = 'source beta deleted'")" \
+	"$(sql "SELECT count(*) FROM pgkb.job_history WHERE kind = 'reembed' AND payload->>'reembed_id' = '$b'")" "... as cancelled, with the reason"
 
 # --- the SQL function's refusals
 assert_match "$(sql "SELECT pgkb.reembed('m', 999)" 2>&1)" "dimension 999 has no embedding column" "pgkb.reembed refuses a dimension without a column"
