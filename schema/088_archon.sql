@@ -58,6 +58,18 @@ REVOKE EXECUTE ON FUNCTION pgkb.grant_reader_role(name) FROM PUBLIC;
 -- listed all its 0.1.0 migrations as pending, and recording them failed on the NOT NULL checksum. Archon's
 -- columns, indexes and the rows its complete setup inserts; its RLS policies come with
 -- pgkb.enable_row_level_security() below.
+-- A table pgkb created or widened (it has duration_ms) is made again with Archon's columns in Archon's order,
+-- keeping Archon's rows; row-level security on it comes back with the call at the end of this file.
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
+	            AND table_name = 'archon_migrations' AND column_name = 'duration_ms') THEN
+		CREATE TEMP TABLE pgkb_archon_migrations_keep ON COMMIT DROP AS
+			SELECT id, version, migration_name, applied_at, checksum FROM public.archon_migrations
+			 WHERE version !~ '^[0-9]{3}$';
+		DROP TABLE public.archon_migrations;
+	END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS public.archon_migrations (
 	id             uuid DEFAULT gen_random_uuid() PRIMARY KEY,
 	version        varchar(20) NOT NULL,
@@ -66,16 +78,15 @@ CREATE TABLE IF NOT EXISTS public.archon_migrations (
 	checksum       varchar(32),
 	UNIQUE (version, migration_name)
 );
+DO $$
+BEGIN
+	IF to_regclass('pg_temp.pgkb_archon_migrations_keep') IS NOT NULL THEN
+		EXECUTE 'INSERT INTO public.archon_migrations (id, version, migration_name, applied_at, checksum)
+		         SELECT id, left(version, 20), left(migration_name, 255), applied_at, left(checksum, 32)
+		           FROM pg_temp.pgkb_archon_migrations_keep';
+	END IF;
+END $$;
 DELETE FROM public.archon_migrations WHERE version ~ '^[0-9]{3}$';
-ALTER TABLE public.archon_migrations
-	DROP COLUMN IF EXISTS duration_ms,
-	ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-	ALTER COLUMN version TYPE varchar(20),
-	ALTER COLUMN migration_name TYPE varchar(255),
-	ALTER COLUMN applied_at DROP NOT NULL,
-	ALTER COLUMN applied_at SET DEFAULT now(),
-	ALTER COLUMN checksum DROP NOT NULL,
-	ALTER COLUMN checksum TYPE varchar(32) USING left(checksum, 32);
 CREATE INDEX IF NOT EXISTS idx_archon_migrations_version ON public.archon_migrations (version);
 CREATE INDEX IF NOT EXISTS idx_archon_migrations_applied_at ON public.archon_migrations (applied_at DESC);
 INSERT INTO public.archon_migrations (version, migration_name)
