@@ -140,6 +140,10 @@ lc $d
 lhc $d"
 assert_eq "$(search_all anon)" "$expected" "anon runs all eight search functions and finds the page"
 assert_eq "$(search_all authenticated)" "$expected" "... and so does authenticated"
+# what failed before 088 (the helpers' schema closed to Supabase's roles), so this test can tell
+sql "REVOKE USAGE ON SCHEMA pgkb FROM PUBLIC"
+assert_match "$(search_all anon)" "permission denied for schema pgkb" "(without USAGE on pgkb for PUBLIC, anon's search fails)"
+sql "GRANT USAGE ON SCHEMA pgkb TO PUBLIC"
 # Archon's MCP return_mode="pages": chunk results grouped by metadata->>'page_id', then the pages read by id
 assert_eq "$(as_r anon "SELECT p.url FROM hybrid_search_archon_crawled_pages_multi($q, 768, 'health endpoint', 3) r
                       JOIN archon_page_metadata p ON p.id = (r.metadata->>'page_id')::uuid LIMIT 1")" "$d" \
