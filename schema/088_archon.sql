@@ -27,10 +27,8 @@ DECLARE
 	t regclass;
 	f regprocedure;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_role) THEN
-		RAISE EXCEPTION 'pgkb: role "%" does not exist', p_role USING ERRCODE = 'undefined_object';
-	END IF;
-	EXECUTE format('GRANT USAGE ON SCHEMA pgkb, public TO %I', p_role);
+	PERFORM quote_ident(p_role)::regrole;  -- raises 'role "x" does not exist'
+	EXECUTE format('GRANT USAGE ON SCHEMA public, pgkb TO %I', p_role);
 	FOREACH t IN ARRAY ARRAY['public.archon_sources', 'public.archon_page_metadata', 'public.archon_crawled_pages',
 	                         'public.archon_code_examples', 'pgkb.crawl_progress']::regclass[] LOOP
 		EXECUTE format('REVOKE ALL ON %s FROM %I', t, p_role);

@@ -168,6 +168,8 @@ assert_eq "$(as_r anon "SELECT count(*) FROM archon_page_metadata WHERE source_i
 
 # --- a read-only role for applications
 sql "CREATE ROLE rag_reader LOGIN; SELECT pgkb.grant_reader_role('rag_reader')"
+assert_match "$(psql -qAtX -c "SELECT pgkb.grant_reader_role('nobody_here')" 2>&1)" 'role "nobody_here" does not exist' \
+	"grant_reader_role: a missing role is an error"
 assert_eq "$(PGUSER=rag_reader psql -qAtX -c "SELECT count(*) FROM match_archon_crawled_pages_multi($q, 768, 3)" 2>&1)" "3" \
 	"grant_reader_role: the reader searches"
 assert_eq "$(PGUSER=rag_reader psql -qAtX -c "SELECT count(*) FROM pgkb.crawl_progress" 2>&1)" "1" "... and reads crawl progress"
