@@ -12,6 +12,7 @@
 #include "lib/embed/embed.h"
 #include "lib/embed/embed_builtin.h"
 #include "lib/text/html.h"
+#include "lib/util/buf.h"
 #include "lib/util/mem.h"
 #include "lib/text/textstats.h"
 
@@ -31,11 +32,39 @@ char *kbdoc_charset(const char *ct)
 	return n ? xstrndup(p, n) : NULL;
 }
 
+/* Archon's form of a heading path: "A > B" becomes "# A; ## B" (Archon lists a chunk's headings as "#"-prefixed
+ * Markdown joined by "; "; the level here is the depth in the path). */
+static char *archon_headers(const char *path)
+{
+	struct buf b = BUF_INIT;
+	int level = 1;
+	while (*path) {
+		const char *sep = strstr(path, " > ");
+		size_t n = sep ? (size_t)(sep - path) : strlen(path);
+		if (b.len)
+			buf_puts(&b, "; ");
+		for (int i = 0; i < level; i++)
+			buf_puts(&b, "#");
+		buf_printf(&b, " %.*s", (int)n, path);
+		level++;
+		path += n + (sep ? 3 : 0);
+	}
+	char *s = xstrdup(b.len ? buf_str(&b) : "");
+	buf_free(&b);
+	return s;
+}
+
+/* Chunk metadata: Archon's keys (source_id, headers in its form, chunk_index, chunk_size, char_count,
+ * word_count, has_code, title, url) and pgkb's (source, heading_path, start_index). 088_archon.sql adds the
+ * source-level keys and page_id when the row is written. */
 static json_t *chunk_row(const struct chunk *c, int n, const char *url, const char *source_id, const char *title)
 {
-	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:I}", "url", url, "source", source_id,
-	                         "title", title, "headers", c->heading_path, "chunk_index", n, "char_count", c->chars,
+	char *headers = archon_headers(c->heading_path);
+	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:I}", "url", url, "source",
+	                         source_id, "source_id", source_id, "title", title, "headers", headers, "heading_path",
+	                         c->heading_path, "chunk_index", n, "chunk_size", c->chars, "char_count", c->chars,
 	                         "word_count", c->words, "has_code", c->has_code, "start_index", (json_int_t)c->offset);
+	free(headers);
 	return json_pack("{s:i, s:s, s:s, s:o}", "n", n, "hash", c->hash, "content", c->content, "metadata", meta);
 }
 
@@ -53,12 +82,30 @@ static char *code_summary(const struct code_example *e, const char *heading)
 	return xasprintf("%s%scode example%s%s", e->language, *e->language ? " " : "", *heading ? " in " : "", heading);
 }
 
+/* Archon's name for a code example: the heading it stands under, else "Code Example (language)" as Archon
+ * names one its summariser could not name. */
+static char *code_name(const struct code_example *e, const char *heading)
+{
+	const char *last = heading;
+	for (const char *p = strstr(heading, " > "); p; p = strstr(p + 3, " > "))
+		last = p + 3;
+	if (*last)
+		return xstrdup(last);
+	return *e->language ? xasprintf("Code Example (%s)", e->language) : xstrdup("Code Example");
+}
+
+/* Code-example metadata: Archon's keys (source_id, chunk_index, title and example_name, language, char_count,
+ * word_count, url) and pgkb's (source, headers, context_before/after, index). */
 static json_t *code_row(const struct code_example *e, int n, const char *heading, const char *summary,
                         const char *url, const char *source_id)
 {
-	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "url", url, "source", source_id,
+	char *name = code_name(e, heading);
+	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "url", url,
+	                         "source", source_id, "source_id", source_id, "title", name, "example_name", name,
 	                         "language", e->language, "headers", heading, "context_before", e->context_before,
-	                         "context_after", e->context_after, "index", n, "char_count", e->chars);
+	                         "context_after", e->context_after, "index", n, "chunk_index", n, "char_count",
+	                         e->chars, "word_count", (int)textstats_words(e->code, strlen(e->code)));
+	free(name);
 	return json_pack("{s:i, s:s, s:s, s:s, s:o}", "n", n, "hash", e->hash, "content", e->code, "summary", summary,
 	                 "metadata", meta);
 }

@@ -50,10 +50,13 @@ static const struct pg_stmt ingest_read_document = {
 };
 enum { DOC_SOURCE_ID, DOC_URL, DOC_KIND, DOC_BODY, DOC_CONTENT_TYPE, DOC_STATUS };
 
+/* Archon's source keys (088_archon.sql): knowledge_type 'technical' (Archon knows technical and business),
+ * update_frequency 0 (files are synced by ingest, never re-crawled). */
 static const struct pg_stmt ingest_ensure_source = {
 	"pgkb_ingest_ensure_source",
 	"INSERT INTO public.archon_sources (source_id, source_url, source_display_name, title, metadata)"
-	" VALUES ($1, $2, $2, $3, jsonb_build_object('knowledge_type', 'documentation', 'source_type', 'file'))"
+	" VALUES ($1, $2::text, $2::text, $3, jsonb_build_object('knowledge_type', 'technical', 'source_type', 'file',"
+	"         'tags', '[]'::jsonb, 'update_frequency', 0, 'original_url', $2::text))"
 	" ON CONFLICT (source_id) DO NOTHING",
 	3,
 };
