@@ -31,8 +31,7 @@ char *kbdoc_charset(const char *ct)
 	return n ? xstrndup(p, n) : NULL;
 }
 
-/* The 1-based page holding byte offset off. */
-static size_t page_at(const struct kbdoc_pages *p, size_t off)
+size_t kbdoc_page_at(const struct kbdoc_pages *p, size_t off)
 {
 	size_t lo = 0, hi = p->n; /* the answer is the last start <= off: in [lo, hi) */
 	while (hi - lo > 1) {
@@ -52,7 +51,8 @@ static json_t *chunk_row(const struct chunk *c, int n, const char *url, const ch
 	                         "title", title, "headers", c->heading_path, "chunk_index", n, "char_count", c->chars,
 	                         "word_count", c->words, "has_code", c->has_code, "start_index", (json_int_t)c->offset);
 	if (pages && pages->n) { /* the chunk's own text: the overlap it repeats belongs to the chunk before */
-		size_t first = page_at(pages, c->offset), last = page_at(pages, c->end > c->offset ? c->end - 1 : c->offset);
+		size_t first = kbdoc_page_at(pages, c->offset);
+		size_t last = kbdoc_page_at(pages, c->end > c->offset ? c->end - 1 : c->offset);
 		json_object_set_new(meta, "page_start", json_integer((json_int_t)first));
 		json_object_set_new(meta, "page_end", json_integer((json_int_t)last));
 		if (pages->url) {

@@ -46,6 +46,9 @@ struct kbdoc {
 int kbdoc_build(const char *data, size_t len, const char *content_type, const char *name, const char *url,
                 const char *source_id, const char *fallback_title, const struct kbdoc_opts *opts,
                 struct kbdoc *out, char **err);
+/* The 1-based page holding byte offset off: that of the last start <= off (1 when there are no pages). */
+size_t kbdoc_page_at(const struct kbdoc_pages *pages, size_t off);
+
 /* As kbdoc_build for text already converted to Markdown (lib/doc's extraction): md[0..len) must be valid UTF-8
  * without NUL bytes, and is split as it is, so the offsets in pages stay valid. pages may be NULL (not a paged
  * document). title "" or NULL: fallback_title. */

@@ -30,14 +30,18 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     z.writestr('word/document.xml', b'a' * (80 << 20))
 PY
 
-write_config "$T_DIR/pgkb.yaml" "workers:
+# docs_config FILE INGEST_KEYS: one ingest worker embedding its own rows (documents end ready), reading ROOT
+docs_config() {
+	write_config "$1" "workers:
   ingest: {processes: 1, concurrency: 4}
   noop: {processes: 0}
   crawl: {processes: 0}
   embed: {processes: 1}
 ingest:
   roots: [\"$ROOT\"]
-  chunk_size: 150
+$2"
+}
+docs_config "$T_DIR/pgkb.yaml" "  chunk_size: 150
   chunk_overlap: 0
   code_min_length: 20
   converter_cpu: 2s
@@ -112,14 +116,7 @@ assert_eq "$(status "$GOOD/after.md")" "ready" "a document after the hostile set
 
 # --- size bounds per format: a PDF larger than ingest.max_pdf_bytes is refused with the key's name
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
-write_config "$T_DIR/small.yaml" "workers:
-  ingest: {processes: 1, concurrency: 4}
-  noop: {processes: 0}
-  crawl: {processes: 0}
-  embed: {processes: 1}
-ingest:
-  roots: [\"$ROOT\"]
-  max_pdf_bytes: 8KiB
+docs_config "$T_DIR/small.yaml" "  max_pdf_bytes: 8KiB
   max_document_bytes: 4KiB"
 sup_start "$T_DIR/small.yaml" small
 mkdir -p "$ROOT/small"
