@@ -116,7 +116,8 @@ assert_eq "$(status "$GOOD/after.md")" "ready" "a document after the hostile set
 
 # --- size bounds per format: a PDF larger than ingest.max_pdf_bytes is refused with the key's name
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
-docs_config "$T_DIR/small.yaml" "  max_pdf_bytes: 8KiB
+DRAIN=2s docs_config "$T_DIR/small.yaml" "  converter_cpu: 20s
+  max_pdf_bytes: 8KiB
   max_document_bytes: 4KiB"
 sup_start "$T_DIR/small.yaml" small
 mkdir -p "$ROOT/small"
@@ -125,6 +126,17 @@ cp "$FIX/sample.docx" "$ROOT/small/office.docx" # 5 KiB: over the text bound, wi
 "$PGKB" enqueue ingest "$ROOT/small" --wait --timeout 60s >/dev/null
 assert_match "$(status "$ROOT/small/big.pdf")" "^failed:file is [0-9.]+ kB, larger than ingest.max_pdf_bytes \(8.2 kB\)" "a PDF over ingest.max_pdf_bytes: failed, naming the key"
 assert_eq "$(status "$ROOT/small/office.docx")" "ready" "a DOCX over max_document_bytes is within max_office_bytes: ready"
+
+# --- a worker killed outright takes its converter child along (PR_SET_PDEATHSIG): none is left to spin on
+iw=$(sed -n 's/.*started ingest-1 (pid \([0-9]*\),.*/\1/p' "$T_DIR/small.log" | tail -n 1)
+q "INSERT INTO pgkb.jobs (kind, payload) VALUES ('ingest', '{\"path\": \"$BAD/form_bomb.pdf\"}')" >/dev/null
+conv=
+for _ in $(seq 1 100); do conv=$(pgrep -P "$iw" | head -n 1); [ -n "$conv" ] && break; sleep 0.1; done
+assert_match "$conv" "^[0-9]+$" "the ingest worker forked a converter child for the spinning PDF"
+kill -KILL "$iw"
+alive() { [ -e "/proc/$1" ] && ! grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }
+for _ in $(seq 1 30); do alive "$conv" || break; sleep 0.1; done
+alive "$conv" && fail "the converter child outlived its killed worker" || pass "killing the worker killed its converter child at once"
 
 # --- a real manual: R-intro.pdf from r-doc-pdf
 RINTRO=/usr/share/R/doc/manual/R-intro.pdf
