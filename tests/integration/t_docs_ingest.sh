@@ -144,7 +144,8 @@ if [ -f "$RINTRO" ]; then
 	mkdir -p "$ROOT/r"
 	cp "$RINTRO" "$ROOT/r/"
 	kill -TERM "$SUP_PID"; wait "$SUP_PID"
-	sup_start "$T_DIR/pgkb.yaml" sup2
+	docs_config "$T_DIR/r.yaml" "  chunk_size: 1200" # the default converter bounds: 113 pages take seconds under a sanitizer
+	sup_start "$T_DIR/r.yaml" sup2
 	"$PGKB" enqueue ingest "$ROOT/r/R-intro.pdf" --wait --timeout 120s >/dev/null
 	r=$(u "$ROOT/r/R-intro.pdf")
 	assert_eq "$(status "$ROOT/r/R-intro.pdf")" "ready" "R-intro.pdf: ready"
