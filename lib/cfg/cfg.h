@@ -54,6 +54,14 @@ struct cfg {
 	int code_min_length; /* minimum code block length to become a code example */
 	int64_t gone_retention_ms; /* documents with status gone are deleted this long after their last change */
 	int64_t max_document_bytes;
+	/* documents (PDF, DOCX, PPTX, ODT, ODP, EPUB; lib/doc): their own size bounds, from disk and from the web,
+	 * and the bounds of the contained converter child each one is extracted in */
+	int64_t max_pdf_bytes;
+	int64_t max_office_bytes;       /* the zip containers: DOCX, PPTX, ODT, ODP, EPUB */
+	int max_document_pages;         /* PDF pages, slides or EPUB chapters extracted; the rest is dropped */
+	int64_t converter_cpu_ms;       /* RLIMIT_CPU of the converter (whole seconds) */
+	int64_t converter_memory_bytes; /* RLIMIT_AS of the converter */
+	int64_t converter_timeout_ms;   /* wall clock of one conversion */
 
 	/* crawl.* */
 	char *user_agent;           /* must carry a contact URL */
