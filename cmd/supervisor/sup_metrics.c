@@ -1,5 +1,5 @@
 /* Supervisor's metrics child: answers GET /metrics in Prometheus text with the shared counters and database
- * figures (blocking sockets with timeouts, one short-lived connection per scrape; no event loop). */
+ * figures, and the health probes /healthz and /readyz (sup_health.c) (blocking sockets with timeouts, one short-lived connection per scrape; no event loop). */
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -336,7 +336,14 @@ static int read_head(int fd, char *req, size_t cap)
 	return -1;
 }
 
-static void serve_one(int fd, const struct pg_conninfo *ci)
+/* True when path (its query string ignored) is p. */
+static bool path_is(const char *path, const char *p)
+{
+	size_t plen = strcspn(path, "?");
+	return plen == strlen(p) && strncmp(path, p, plen) == 0;
+}
+
+static void serve_one(int fd, struct sup *s, const struct pg_conninfo *ci)
 {
 	struct timeval tv = {METRICS_IO_TIMEOUT, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -351,12 +358,23 @@ static void serve_one(int fd, const struct pg_conninfo *ci)
 	}
 	bool head = strcmp(method, "HEAD") == 0;
 	if (strcmp(method, "GET") != 0 && !head) {
-		respond(fd, 405, "Method Not Allowed", "text/plain", "only GET /metrics\n", false);
+		respond(fd, 405, "Method Not Allowed", "text/plain", "only GET /metrics, /healthz or /readyz\n", false);
 		return;
 	}
-	size_t plen = strcspn(path, "?");
-	if (plen != strlen("/metrics") || strncmp(path, "/metrics", plen) != 0) {
-		respond(fd, 404, "Not Found", "text/plain", "not found: try /metrics\n", head);
+	if (path_is(path, "/healthz")) {
+		/* liveness: this process answers (a supervisor whose metrics child is gone is restarted by it) */
+		respond(fd, 200, "OK", "text/plain", "ok\n", head);
+		return;
+	}
+	if (path_is(path, "/readyz")) {
+		char why[512], body[560];
+		bool ready = sup_ready(s, ci, why, sizeof why);
+		snprintf(body, sizeof body, "%s\n", ready ? "ready" : why);
+		respond(fd, ready ? 200 : 503, ready ? "OK" : "Service Unavailable", "text/plain", body, head);
+		return;
+	}
+	if (!path_is(path, "/metrics")) {
+		respond(fd, 404, "Not Found", "text/plain", "not found: try /metrics, /healthz or /readyz\n", head);
 		return;
 	}
 	char *body = metrics_render(ci);
@@ -405,7 +423,7 @@ int sup_metrics_main(struct sup *s)
 			}
 			continue;
 		}
-		serve_one(fd, &ci);
+		serve_one(fd, s, &ci);
 		close(fd);
 	}
 	close(lfd);
