@@ -247,6 +247,26 @@ static void put_scalar(struct buf *b, PGconn *c, const char *name, const char *h
 	PQclear(res);
 }
 
+/* Documents by status, every status with a line (0 when none): crawl and ingest progress on a dashboard. */
+static void put_documents(struct buf *b, PGconn *c)
+{
+	static const char *const statuses[] = {"queued", "fetched", "chunked", "embedded", "ready",
+	                                       "failed", "skipped", "gone"};
+	enum { NSTATUS = sizeof statuses / sizeof *statuses };
+	PGresult *res = db_query(c, "SELECT status, count(*) FROM pgkb.documents GROUP BY status");
+	if (!res)
+		return;
+	const char *counts[NSTATUS] = {0};
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int k = 0; k < NSTATUS; k++)
+			if (strcmp(PQgetvalue(res, i, 0), statuses[k]) == 0)
+				counts[k] = PQgetvalue(res, i, 1);
+	put_family(b, "pgkb_documents", "gauge", "Documents (pages, files, inline texts) by status.");
+	for (int k = 0; k < NSTATUS; k++)
+		buf_printf(b, "pgkb_documents{status=\"%s\"} %s\n", statuses[k], counts[k] ? counts[k] : "0");
+	PQclear(res);
+}
+
 /* Appends the database figures; returns 1 when the database answered, else 0. */
 static int put_database(struct buf *b, const struct pg_conninfo *ci)
 {
@@ -264,6 +284,13 @@ static int put_database(struct buf *b, const struct pg_conninfo *ci)
 		put_queue(b, res);
 		PQclear(res);
 	}
+	put_documents(b, c);
+	put_scalar(b, c, "pgkb_crawls_running", "Crawls still running (pgkb.crawls).",
+	           "SELECT count(*) FROM pgkb.crawls WHERE status = 'running'");
+	put_scalar(b, c, "pgkb_database_connections", "Connections to this database (pg_stat_activity).",
+	           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()");
+	put_scalar(b, c, "pgkb_database_max_connections", "The server's max_connections.",
+	           "SELECT current_setting('max_connections')::int");
 	put_scalar(b, c, "pgkb_jobs_table_dead_tuples", "Dead tuples in pgkb.jobs (pg_stat_user_tables.n_dead_tup).",
 	           "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'pgkb.jobs'::regclass");
 	put_scalar(b, c, "pgkb_oldest_transaction_seconds",
