@@ -85,4 +85,10 @@ assert_eq "$(wait_get /readyz '^200' 30)" "200 ready" "/readyz back to 200 when 
 assert_match "$(get /readyz?verbose=1)" '^200' "a query string is ignored"
 
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
+
+# the container image and compose use the probe
+assert_match "$(grep '^HEALTHCHECK' "$PGKB_SRC_DIR/deploy/Dockerfile")" 'CMD \["pgkb-supervisor", "--health", "ready"\]' \
+	"the Dockerfile's HEALTHCHECK asks /readyz"
+assert_match "$(cat "$PGKB_SRC_DIR/deploy/compose.yaml")" 'test: \["CMD", "pgkb-supervisor", "--health", "ready"\]' \
+	"compose's worker healthcheck asks /readyz"
 finish
