@@ -57,6 +57,8 @@ bool sup_ready(const struct sup *s, const struct pg_conninfo *ci, char *why, siz
  * statement mode, where LISTEN, prepared statements and session settings do not hold. True when the session
  * is the client's own, or when the database cannot be reached now (the workers then wait for it). */
 bool sup_check_pooler(const struct cfg *cfg);
+/* Splits supervisor.metrics_listen, "host:port" or "[v6]:port", into host and port (heap strings); 0 or -1. */
+int sup_split_listen(const char *listen_addr, char **host, char **port);
 /* --health live|ready: asks the running supervisor's /healthz or /readyz; the exit code (0 healthy). */
 int sup_probe(const struct cfg *cfg, const char *what);
 /* Name of a child for logs: its worker kind, or "metrics". */

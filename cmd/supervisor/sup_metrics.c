@@ -32,8 +32,7 @@ static void on_term(int sig)
 
 /* ---- the listening socket ---- */
 
-/* Splits "host:port" or "[v6]:port" into host and port (heap strings). Returns 0 or -1. */
-static int split_listen(const char *listen_addr, char **host, char **port)
+int sup_split_listen(const char *listen_addr, char **host, char **port)
 {
 	const char *colon = strrchr(listen_addr, ':');
 	if (!colon || colon == listen_addr)
@@ -54,7 +53,7 @@ static int metrics_listen(const char *listen_addr, bool *fatal)
 {
 	char *host = NULL, *port = NULL;
 	*fatal = true;
-	if (split_listen(listen_addr, &host, &port) != 0) {
+	if (sup_split_listen(listen_addr, &host, &port) != 0) {
 		log_error("metrics: bad listen address %s", listen_addr);
 		return -1;
 	}

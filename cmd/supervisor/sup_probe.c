@@ -20,17 +20,9 @@
 /* The host to ask for a listen address: a wildcard ("", 0.0.0.0, ::) is asked on loopback. */
 static char *probe_host(const char *listen_addr, char **port)
 {
-	const char *colon = strrchr(listen_addr, ':');
-	if (!colon)
+	char *host = NULL;
+	if (sup_split_listen(listen_addr, &host, port) != 0)
 		return NULL;
-	const char *h = listen_addr;
-	size_t hl = (size_t)(colon - listen_addr);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	*port = xstrdup(colon + 1);
-	char *host = xstrndup(h, hl);
 	if (!*host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
 		bool v6 = strcmp(host, "::") == 0;
 		free(host);

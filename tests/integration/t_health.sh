@@ -17,20 +17,15 @@ export PGKB_SUPERVISOR_METRICS_LISTEN=127.0.0.1:$MPORT
 cp -r "$PGKB_SCHEMA_DIR" "$T_DIR/schema"
 export PGKB_SCHEMA_DIR=$T_DIR/schema
 
-# get PATH: "CODE BODY" of one request to the metrics port ("" when nothing answers).
-get() {
-	exec 3<>"/dev/tcp/127.0.0.1/$MPORT" 2>/dev/null || return 0
-	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
-	timeout 15 cat <&3 | tr -d '\r' | awk 'NR == 1 { code = $2 } body { print code, $0; exit } /^$/ { body = 1 }'
-	exec 3<&-
-}
-# raw PATH: the whole answer.
+# raw PATH: the whole answer to one request to the metrics port ("" when nothing answers).
 raw() {
 	exec 3<>"/dev/tcp/127.0.0.1/$MPORT" 2>/dev/null || return 0
 	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
 	timeout 15 cat <&3 | tr -d '\r'
 	exec 3<&-
 }
+# get PATH: "CODE FIRST-BODY-LINE".
+get() { raw "$1" | awk 'NR == 1 { code = $2 } body { print code, $0; exit } /^$/ { body = 1 }'; }
 # wait_get PATH REGEX SECONDS: polls until the answer matches; prints the last answer.
 wait_get() {
 	local deadline=$(( $(date +%s) + $3 )) r=""
