@@ -3,7 +3,8 @@
 # carry them. Another session holds archon_crawled_pages in ACCESS EXCLUSIVE mode while an ingest job runs: the
 # worker's statements give up after lock_timeout (1 s here), the pool logs the lock timeout and sends the
 # request again with backoff (a transient error: no attempt of the job is spent), and the job completes once
-# the lock is released, its chunks written once. A statement longer than statement_timeout is cancelled.
+# the lock is released, its chunks written once. The session setup (seen in the server's statement log) sets
+# the three timeouts; result writes set their own statement_timeout (database.write_statement_timeout).
 . "$(dirname "$0")/lib.sh"
 PG_TEST_OPTS="-c log_statement=all" pg_start
 migrate
@@ -20,7 +21,12 @@ sup_start "$T_DIR/pgkb.yaml" sup
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'pgkb-ingest' AND query LIKE 'LISTEN%'" 20 "ingest worker up"
 
 # every worker session sets the three timeouts (the server logs the session setup: log_statement = all)
-setup=$(grep -c "set_config('statement_timeout', '3000ms', false), set_config('lock_timeout', '1000ms', false), set_config('idle_in_transaction_session_timeout', '20000ms', false)" "$T_DIR/server.log")
+SETUP="set_config('statement_timeout', '3000ms', false), set_config('lock_timeout', '1000ms', false), set_config('idle_in_transaction_session_timeout', '20000ms', false)"
+for i in $(seq 1 50); do
+	setup=$(grep -cF "$SETUP" "$T_DIR/server.log")
+	[ "$setup" -ge 4 ] && break
+	sleep 0.2
+done
 assert_ge "$setup" 4 "each of the pool's 4 sessions sets statement_timeout, lock_timeout and idle_in_transaction_session_timeout ($setup sessions)"
 
 HOLD=8
