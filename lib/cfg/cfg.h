@@ -27,6 +27,12 @@ struct cfg {
 	bool database_url_from_env; /* database_url came from DATABASE_URL or PGKB_DATABASE_URL, not the file */
 	int pool_size;              /* connections per worker process, besides the LISTEN one */
 	int64_t connect_timeout_ms; /* per connection attempt */
+	/* Worker sessions' server-side timeouts (0: off): every statement, a wait for a lock, an idle open
+	 * transaction; the statements that write a job's results get write_statement_timeout instead. */
+	int64_t statement_timeout_ms;
+	int64_t write_statement_timeout_ms;
+	int64_t lock_timeout_ms;
+	int64_t idle_in_transaction_timeout_ms;
 
 	/* log.* */
 	int log_level; /* enum log_level */

@@ -42,9 +42,17 @@ static const int dimensions[] = {384, 768, 1024, 1536, 3072, 0};
 
 const struct cfg_key cfg_keys[] = {
 	K_DUR("database.connect_timeout", connect_timeout_ms, "5s", SEC, 10 * MIN, "timeout of one connection attempt"),
+	K_DUR("database.idle_in_transaction_timeout", idle_in_transaction_timeout_ms, "60s", 0, DAY,
+	      "worker sessions: the server ends a session idle this long inside a transaction (0: off)"),
+	K_DUR("database.lock_timeout", lock_timeout_ms, "10s", 0, DAY,
+	      "worker sessions: the longest wait for a lock another session holds; the request is retried (0: off)"),
 	K_INT("database.pool_size", pool_size, "4", 1, 100, "connections per worker process, besides the LISTEN one"),
+	K_DUR("database.statement_timeout", statement_timeout_ms, "60s", 0, DAY,
+	      "worker sessions: the longest a statement may run (claims, reads, queue updates; 0: off)"),
 	K_STR("database.url", database_url, "", NULL, CFG_SECRET,
 	      "libpq URI or key=value conninfo; \"\" = libpq defaults (PG* variables); DATABASE_URL overrides it"),
+	K_DUR("database.write_statement_timeout", write_statement_timeout_ms, "5m", 0, DAY,
+	      "worker sessions: the longest a statement writing a job's results may run (0: off)"),
 
 	K_BOOL("log.json", log_json, "false", "one JSON object per log line instead of plain text"),
 	K_ENUM_INT("log.level", log_level, "info", log_levels, "lowest level logged: error, warn, info or debug"),
