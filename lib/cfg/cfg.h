@@ -55,6 +55,9 @@ struct cfg {
 	int64_t gone_retention_ms; /* documents with status gone are deleted this long after their last change */
 	int64_t max_document_bytes;
 
+	/* memory.* */
+	int64_t memory_retention_ms; /* pgkb_memory sessions idle this long are deleted (0: only by expires_at) */
+
 	/* crawl.* */
 	char *user_agent;           /* must carry a contact URL */
 	int crawl_host_concurrency; /* requests in flight per host, across all workers */
