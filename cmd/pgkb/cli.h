@@ -45,6 +45,9 @@ int cli_status_documents(struct cli *c);
 int cli_sources(struct cli *c, int argc, char **argv);
 int cli_source(struct cli *c, int argc, char **argv);
 
+/* pgkb import sqlite FILE [--map builtin|MAPPING.yaml] … (cli_import.c) */
+int cli_import(struct cli *c, int argc, char **argv);
+
 /* pgkb wait JOB_ID… [--timeout DURATION] (cli_wait.c) */
 int cli_wait(struct cli *c, int argc, char **argv);
 /* Removes --wait and --timeout DURATION from argv (pgkb enqueue); -1 after printing why for a bad duration.
