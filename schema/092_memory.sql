@@ -50,6 +50,7 @@ CREATE TABLE pgkb_memory.messages (
 	embedding             real[],
 	embedding_model       text,
 	embedding_dimension   integer,
+	embedding_signs       varbit, -- pgkb_memory.sign_bits(embedding): recall's cheap first pass
 	content_search_vector tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
 	CONSTRAINT messages_role CHECK (role IN ('system', 'user', 'assistant', 'tool')),
 	CONSTRAINT messages_token_count CHECK (token_count >= 0),
@@ -87,6 +88,7 @@ BEGIN
 		NEW.embedding := NULL;
 		NEW.embedding_model := NULL;
 		NEW.embedding_dimension := NULL;
+		NEW.embedding_signs := NULL;
 	END IF;
 	RETURN NEW;
 END;
@@ -156,7 +158,8 @@ BEGIN
 	END IF;
 	UPDATE pgkb_memory.messages m
 	   SET embedding = p_vectors[(u.o - 1) * p_dim + 1 : u.o * p_dim], embedding_model = p_model,
-	       embedding_dimension = p_dim
+	       embedding_dimension = p_dim,
+	       embedding_signs = pgkb_memory.sign_bits(p_vectors[(u.o - 1) * p_dim + 1 : u.o * p_dim])
 	  FROM unnest(p_ids, p_md5) WITH ORDINALITY AS u(id, h, o)
 	 WHERE m.id = u.id AND m.embedding IS NULL AND md5(m.content) = u.h;
 	GET DIAGNOSTICS n = ROW_COUNT;
@@ -174,58 +177,50 @@ CREATE FUNCTION pgkb_memory.recent_context(p_session_id text, p_token_budget int
                                            p_max_messages integer DEFAULT 1000)
 RETURNS TABLE (id bigint, role text, content text, token_count integer, created_at timestamptz, metadata jsonb,
                recency integer)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	left_over bigint;
-	taken integer := 0;
-	ids bigint[] := '{}';
-	rank integer[] := '{}';
-	m record;
-BEGIN
-	SELECT coalesce(p_token_budget, 0) - coalesce(sum(s.token_count), 0) INTO left_over
-	  FROM pgkb_memory.messages s WHERE s.session_id = p_session_id AND s.role = 'system';
-	FOR m IN
-		SELECT s.id, s.token_count FROM pgkb_memory.messages s
-		 WHERE s.session_id = p_session_id AND s.role <> 'system'
-		 ORDER BY s.created_at DESC, s.id DESC
-	LOOP
-		EXIT WHEN taken >= coalesce(p_max_messages, 1000) OR m.token_count > left_over;
-		left_over := left_over - m.token_count;
-		taken := taken + 1;
-		ids := ids || m.id;
-		rank := rank || taken;
-	END LOOP;
-	RETURN QUERY
-		SELECT s.id, s.role, s.content, s.token_count, s.created_at, s.metadata, coalesce(w.r, 0)
-		  FROM pgkb_memory.messages s
-		  LEFT JOIN unnest(ids, rank) AS w(id, r) ON w.id = s.id
-		 WHERE s.session_id = p_session_id AND (s.role = 'system' OR s.id = ANY (ids))
-		 ORDER BY s.created_at, s.id;
-END;
+LANGUAGE sql STABLE SET jit = off AS $$
+	WITH sys AS MATERIALIZED (
+		SELECT s.id, s.role, s.content, s.token_count, s.created_at, s.metadata, 0 AS recency
+		  FROM pgkb_memory.messages s WHERE s.session_id = p_session_id AND s.role = 'system'
+	), tail AS (
+		-- newest first through messages_session_recent, with the running total of tokens
+		SELECT t.*, sum(t.token_count) OVER (ORDER BY t.created_at DESC, t.id DESC) AS running,
+		       row_number() OVER (ORDER BY t.created_at DESC, t.id DESC)::integer AS recency
+		  FROM (SELECT s.id, s.role, s.content, s.token_count, s.created_at, s.metadata
+		          FROM pgkb_memory.messages s WHERE s.session_id = p_session_id AND s.role <> 'system'
+		         ORDER BY s.created_at DESC, s.id DESC
+		         LIMIT greatest(coalesce(p_max_messages, 1000), 0)) t
+	)
+	SELECT w.id, w.role, w.content, w.token_count, w.created_at, w.metadata, w.recency
+	  FROM (SELECT * FROM sys
+	        UNION ALL
+	        SELECT t.id, t.role, t.content, t.token_count, t.created_at, t.metadata, t.recency FROM tail t
+	         WHERE t.running <= coalesce(p_token_budget, 0) - (SELECT coalesce(sum(sys.token_count), 0) FROM sys)) w
+	 ORDER BY w.created_at, w.id
 $$;
 
--- Semantic recall: the p_k earlier messages most relevant to a question, from the session p_session_id, or
--- with p_across_sessions from every session of that session's user. Hybrid like the knowledge-base search:
--- reciprocal rank fusion of a vector ranking (cosine similarity to p_query_embedding, messages embedded with
--- vectors of its dimension) and a keyword ranking (ts_rank_cd over websearch_to_tsquery('english',
--- p_query_text)), each contributing pgkb.rrf_candidates(p_k) candidates; score = sum of 1 / (60 + rank),
--- similarity = score * 61 / 2 (1.0: first in both). A NULL embedding makes it a keyword search, a text without
--- search terms a vector search. The messages of the recent window (recent_context(p_session_id,
--- p_token_budget)) are excluded: they are in the prompt already.
--- The vector ranking scans exactly, over the newest p_vector_scan messages of the scope that have a vector
--- (default 5,000): a user's history beyond that is reached through the keyword side only, which keeps a call
--- on a user with 100,000 messages in milliseconds.
-CREATE FUNCTION pgkb_memory.recall(p_session_id text, p_query_text text, p_query_embedding real[],
-                                   p_k integer DEFAULT 5, p_token_budget integer DEFAULT 0,
-                                   p_across_sessions boolean DEFAULT false, p_vector_scan integer DEFAULT 5000)
+-- Sign bits of a vector, two per component ('10' positive, '01' negative, '00' zero): the number of bits two
+-- such strings share (bit_count(a & b)) counts the components where both vectors point the same way, a cheap
+-- stand-in for their cosine that recall uses to pick the candidates it then ranks exactly.
+CREATE FUNCTION pgkb_memory.sign_bits(v real[]) RETURNS varbit
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT string_agg(CASE WHEN x > 0 THEN '10' WHEN x < 0 THEN '01' ELSE '00' END, '' ORDER BY o)::varbit
+	  FROM unnest(v) WITH ORDINALITY AS u(x, o)
+$$;
+
+-- Recall without its window computed: the messages in p_exclude are left out (recall and context_for_prompt
+-- pass the recent window). The read functions run with jit off: the estimates of these scans cross
+-- jit_above_cost, and compiling them took 20 to 150 ms, ten times the query.
+CREATE FUNCTION pgkb_memory.recall_excluding(p_session_id text, p_query_text text, p_query_embedding real[],
+                                             p_k integer, p_exclude bigint[], p_across_sessions boolean,
+                                             p_vector_scan integer)
 RETURNS TABLE (id bigint, session_id text, role text, content text, created_at timestamptz, metadata jsonb,
                similarity double precision, match_type text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
 	tsq tsquery := websearch_to_tsquery('english', coalesce(p_query_text, ''));
 	q_norm double precision := pgkb.l2_norm(p_query_embedding);
+	q_bits varbit := pgkb_memory.sign_bits(p_query_embedding);
 	uid text;
-	recent bigint[];
 	ncand integer := pgkb.rrf_candidates(coalesce(p_k, 0));
 BEGIN
 	IF coalesce(p_k, 0) < 1 THEN
@@ -240,26 +235,30 @@ BEGIN
 			p_across_sessions := false; -- a session without a user: its own messages only
 		END IF;
 	END IF;
-	SELECT coalesce(array_agg(r.id), '{}') INTO recent
-	  FROM pgkb_memory.recent_context(p_session_id, coalesce(p_token_budget, 0)) r;
+	p_exclude := coalesce(p_exclude, '{}');
 	RETURN QUERY
 	WITH scope AS MATERIALIZED (
-		SELECT m.id, m.embedding FROM pgkb_memory.messages m
+		-- the newest p_vector_scan embedded messages of the scope, by their sign bits' agreement with the query
+		SELECT m.id, bit_count(m.embedding_signs & q_bits) AS agree
+		  FROM pgkb_memory.messages m
 		 WHERE q_norm IS NOT NULL AND m.embedding_dimension = cardinality(p_query_embedding)
 		   AND CASE WHEN p_across_sessions THEN m.user_id = uid ELSE m.session_id = p_session_id END
-		   AND NOT m.id = ANY (recent)
+		   AND NOT m.id = ANY (p_exclude)
 		 ORDER BY m.created_at DESC, m.id DESC
-		 LIMIT greatest(coalesce(p_vector_scan, 5000), 0)
+		 LIMIT greatest(coalesce(p_vector_scan, 2000), 0)
 	), vec AS (
+		-- the best candidates by sign agreement, ranked by exact cosine similarity
 		SELECT v.id, row_number() OVER (ORDER BY v.sim DESC, v.id) AS r
-		  FROM (SELECT s.id, pgkb.cosine_similarity(s.embedding, p_query_embedding, q_norm) AS sim FROM scope s
-		         ORDER BY sim DESC NULLS LAST, s.id LIMIT ncand) v
+		  FROM (SELECT c.id, pgkb.cosine_similarity(m.embedding, p_query_embedding, q_norm) AS sim
+		          FROM (SELECT s.id FROM scope s ORDER BY s.agree DESC, s.id LIMIT ncand + p_k) c
+		          JOIN pgkb_memory.messages m ON m.id = c.id
+		         ORDER BY sim DESC NULLS LAST, c.id LIMIT ncand) v
 	), kw AS (
 		SELECT t.id, row_number() OVER (ORDER BY t.rank DESC, t.id) AS r
 		  FROM (SELECT m.id, ts_rank_cd(m.content_search_vector, tsq) AS rank FROM pgkb_memory.messages m
 		         WHERE tsq IS NOT NULL AND m.content_search_vector @@ tsq
 		           AND CASE WHEN p_across_sessions THEN m.user_id = uid ELSE m.session_id = p_session_id END
-		           AND NOT m.id = ANY (recent)
+		           AND NOT m.id = ANY (p_exclude)
 		         ORDER BY rank DESC, m.id LIMIT ncand) t
 	), fused AS (
 		SELECT coalesce(vec.id, kw.id) AS id, vec.r AS vr, kw.r AS kr,
@@ -275,6 +274,30 @@ BEGIN
 END;
 $$;
 
+-- Semantic recall: the p_k earlier messages most relevant to a question, from the session p_session_id, or
+-- with p_across_sessions from every session of that session's user. Hybrid like the knowledge-base search:
+-- reciprocal rank fusion of a vector ranking (messages embedded with vectors of p_query_embedding's dimension)
+-- and a keyword ranking (ts_rank_cd over websearch_to_tsquery('english', p_query_text)), each contributing
+-- pgkb.rrf_candidates(p_k) candidates; score = sum of 1 / (60 + rank), similarity = score * 61 / 2 (1.0: first
+-- in both). A NULL embedding makes it a keyword search, a text without search terms a vector search. The
+-- messages of the recent window (recent_context(p_session_id, p_token_budget)) are left out: they are in the
+-- prompt already.
+-- The vector ranking looks at the newest p_vector_scan embedded messages of the scope (default 2,000; older
+-- ones are reached through the keyword side): it keeps the rrf_candidates(p_k) + p_k of them whose sign bits
+-- agree most with the query's (pgkb_memory.sign_bits) and ranks those by exact cosine similarity. Exact cosine
+-- over real[] costs ~0.1 ms a row in SQL, the bit count a few µs, so a call on a user with 100,000 messages stays
+-- in milliseconds.
+CREATE FUNCTION pgkb_memory.recall(p_session_id text, p_query_text text, p_query_embedding real[],
+                                   p_k integer DEFAULT 5, p_token_budget integer DEFAULT 0,
+                                   p_across_sessions boolean DEFAULT false, p_vector_scan integer DEFAULT 2000)
+RETURNS TABLE (id bigint, session_id text, role text, content text, created_at timestamptz, metadata jsonb,
+               similarity double precision, match_type text)
+LANGUAGE sql STABLE SET jit = off AS $$
+	SELECT * FROM pgkb_memory.recall_excluding(p_session_id, p_query_text, p_query_embedding, p_k,
+		ARRAY(SELECT r.id FROM pgkb_memory.recent_context(p_session_id, coalesce(p_token_budget, 0)) r),
+		p_across_sessions, p_vector_scan)
+$$;
+
 -- Both parts of a prompt in one call: part 'recent' (recent_context, conversation order), then part 'recall'
 -- (recall over what the recent window left out, best first). The recalled messages do not count against
 -- p_token_budget: the application bounds them with p_k.
@@ -283,14 +306,18 @@ CREATE FUNCTION pgkb_memory.context_for_prompt(p_session_id text, p_query_text t
                                                p_across_sessions boolean DEFAULT false)
 RETURNS TABLE (part text, id bigint, session_id text, role text, content text, token_count integer,
                created_at timestamptz, score double precision)
-LANGUAGE sql STABLE AS $$
-	SELECT 'recent', r.id, p_session_id, r.role, r.content, r.token_count, r.created_at, NULL::float8
-	  FROM pgkb_memory.recent_context(p_session_id, p_token_budget) r
-	UNION ALL
-	SELECT 'recall', c.id, c.session_id, c.role, c.content, m.token_count, c.created_at, c.similarity
-	  FROM pgkb_memory.recall(p_session_id, p_query_text, p_query_embedding, p_k, p_token_budget,
-	                          p_across_sessions) c
-	  JOIN pgkb_memory.messages m ON m.id = c.id
+LANGUAGE sql STABLE SET jit = off AS $$
+	WITH r AS MATERIALIZED (SELECT * FROM pgkb_memory.recent_context(p_session_id, p_token_budget))
+	SELECT x.* FROM (
+		SELECT 'recent'::text AS part, r.id, p_session_id AS session_id, r.role, r.content, r.token_count,
+		       r.created_at, NULL::float8 AS score
+		  FROM r
+		UNION ALL
+		SELECT 'recall', c.id, c.session_id, c.role, c.content, m.token_count, c.created_at, c.similarity
+		  FROM pgkb_memory.recall_excluding(p_session_id, p_query_text, p_query_embedding, p_k,
+		                                    ARRAY(SELECT r.id FROM r), p_across_sessions, 2000) c
+		  JOIN pgkb_memory.messages m ON m.id = c.id) x
+	 ORDER BY x.part DESC, CASE WHEN x.part = 'recent' THEN x.created_at END, x.score DESC, x.id
 $$;
 
 -- Deletes a session and its messages now (an application's "forget this conversation"); returns the number
