@@ -1,7 +1,7 @@
 -- Conversation memory beside the knowledge base (schema pgkb_memory): sessions and their messages, written by
 -- an application with plain INSERTs; their embedding by the embed workers (job kind embed_messages, enqueued by
 -- a statement trigger); the SQL an application calls for a prompt (recent_context, recall, context_for_prompt);
--- expiry (the maintenance timer calls pgkb_memory.expire) and deletion; and the bookkeeping of
+-- expiry (the maintenance timer calls pgkb.memory_expire) and deletion; and the bookkeeping of
 -- `pgkb import sqlite` (imports, import_rejects).
 --
 --   INSERT INTO pgkb_memory.sessions (id, user_id) VALUES ('s-42', 'alice');
@@ -18,7 +18,8 @@ INSERT INTO pgkb.job_kinds (kind, position, description) VALUES
 INSERT INTO pgkb.wakeups (kind) VALUES ('embed_messages') ON CONFLICT DO NOTHING;
 
 -- Ids are text so that an application keeps its own (UUIDs, integers of an imported store); a session without
--- one gets a UUID. expires_at: this session is deleted after that time whatever memory.retention says.
+-- one gets a UUID. expires_at: this session is deleted after that time, and not before, whatever
+-- memory.retention says.
 CREATE TABLE pgkb_memory.sessions (
 	id              text        PRIMARY KEY DEFAULT gen_random_uuid()::text,
 	user_id         text,
@@ -33,7 +34,8 @@ CREATE TABLE pgkb_memory.sessions (
 CREATE INDEX sessions_user ON pgkb_memory.sessions (user_id);
 -- expiry: by expires_at, and by last activity against memory.retention
 CREATE INDEX sessions_expires ON pgkb_memory.sessions (expires_at) WHERE expires_at IS NOT NULL;
-CREATE INDEX sessions_activity ON pgkb_memory.sessions ((coalesce(last_message_at, created_at)));
+CREATE INDEX sessions_activity ON pgkb_memory.sessions ((coalesce(last_message_at, created_at)))
+	WHERE expires_at IS NULL;
 
 -- user_id is the session's (copied by the trigger when the INSERT leaves it NULL), so a user's history is read
 -- without a join. token_count: the application's count, or estimated (4 bytes a token) when NULL.
@@ -132,11 +134,15 @@ CREATE TRIGGER messages_enqueue_embed_update AFTER UPDATE ON pgkb_memory.message
 	REFERENCING OLD TABLE AS old_messages NEW TABLE AS new_messages
 	FOR EACH STATEMENT EXECUTE FUNCTION pgkb_memory.messages_enqueue_embed();
 
+-- The functions the workers call (embedding, expiry) live in schema pgkb and run as their owner: the worker role
+-- that pgkb.grant_worker_role sets up (EXECUTE on pgkb's functions) needs no privilege on pgkb_memory, and
+-- PUBLIC may not call them (REVOKE below).
+
 -- The embed worker's load: of the given ids, the messages still without a vector, with the hash of the content
 -- they are embedded from.
-CREATE FUNCTION pgkb_memory.embed_load(p_ids bigint[])
+CREATE FUNCTION pgkb.memory_embed_load(p_ids bigint[])
 RETURNS TABLE (id bigint, content_md5 text, content text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	SELECT m.id, md5(m.content), m.content FROM pgkb_memory.messages m
 	 WHERE m.id = ANY (p_ids) AND m.embedding IS NULL ORDER BY m.id
 $$;
@@ -144,9 +150,9 @@ $$;
 -- The embed worker's write: the vector of p_ids[i] is p_vectors[(i-1)*p_dim+1 : i*p_dim]. A message whose
 -- content changed since the load (its hash differs: a newer job embeds it) or that was deleted is skipped.
 -- Returns the number of messages stored.
-CREATE FUNCTION pgkb_memory.embed_store(p_ids bigint[], p_md5 text[], p_vectors real[], p_model text,
+CREATE FUNCTION pgkb.memory_embed_store(p_ids bigint[], p_md5 text[], p_vectors real[], p_model text,
                                         p_dim integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -339,12 +345,12 @@ END;
 $$;
 
 -- Expiry, called by every worker's maintenance timer (memory.retention; one caller at a time does the work):
--- a session is expired when its expires_at has passed, or, with a positive p_retention, when its last message
--- (or its creation) is older than that. Takes up to 2 * p_limit expired sessions, deletes up to p_limit of their
+-- a session with an expires_at is expired when that has passed (it overrides the retention); one without, with a
+-- positive p_retention, when its last message (or its creation) is older than that. Takes up to 2 * p_limit expired sessions, deletes up to p_limit of their
 -- messages, then those of them left without messages, so one call stays short however long a session was; the
 -- next tick goes on. Returns the number of messages plus sessions deleted.
-CREATE FUNCTION pgkb_memory.expire(p_retention interval, p_limit integer DEFAULT 10000) RETURNS bigint
-LANGUAGE plpgsql AS $$
+CREATE FUNCTION pgkb.memory_expire(p_retention interval, p_limit integer DEFAULT 10000) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cutoff timestamptz := CASE WHEN p_retention > interval '0' THEN clock_timestamp() - p_retention END;
 	n_msgs bigint;
@@ -357,8 +363,8 @@ BEGIN
 	expired := ARRAY(
 		(SELECT s.id FROM pgkb_memory.sessions s WHERE s.expires_at < clock_timestamp() LIMIT p_limit)
 		UNION
-		(SELECT s.id FROM pgkb_memory.sessions s WHERE coalesce(s.last_message_at, s.created_at) < cutoff
-		  LIMIT p_limit));
+		(SELECT s.id FROM pgkb_memory.sessions s
+		  WHERE s.expires_at IS NULL AND coalesce(s.last_message_at, s.created_at) < cutoff LIMIT p_limit));
 	IF cardinality(expired) = 0 THEN
 		RETURN 0;
 	END IF;
@@ -396,17 +402,5 @@ CREATE TABLE pgkb_memory.import_rejects (
 	PRIMARY KEY (file_identity, mapping, source_table, source_row_id)
 );
 
--- The privileges on pgkb_memory that the workers (embedding, expiry) and `pgkb import` need, for a role that
--- pgkb.grant_worker_role set up; an application role needs SELECT, INSERT, UPDATE, DELETE on sessions and
--- messages, USAGE on the messages' sequence and EXECUTE on the functions.
-CREATE FUNCTION pgkb_memory.grant_worker_role(p_role name) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE format('GRANT USAGE ON SCHEMA pgkb_memory TO %I', p_role);
-	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgkb_memory TO %I', p_role);
-	EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA pgkb_memory TO %I', p_role);
-	EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgkb_memory TO %I', p_role);
-	EXECUTE format('REVOKE EXECUTE ON FUNCTION pgkb_memory.grant_worker_role(name) FROM %I', p_role);
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION pgkb_memory.grant_worker_role(name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgkb.memory_embed_load(bigint[]), pgkb.memory_embed_store(bigint[], text[], real[], text, integer),
+	pgkb.memory_expire(interval, integer) FROM PUBLIC;

@@ -59,7 +59,7 @@ sql "INSERT INTO pgkb_memory.sessions (id, user_id) VALUES ('long', 'dave'), ('o
             now() - interval '61 minutes' + g * interval '1 minute'
        FROM generate_series(1, 60) g;
      INSERT INTO pgkb_memory.messages (session_id, role, content, created_at) VALUES
-       ('other', 'user', 'the office coffee machine is broken again', now() - interval '1 day');
+       ('other', 'user', 'the office coffee machine is broken again', now() - interval '10 minutes');
      INSERT INTO pgkb_memory.messages (session_id, role, content) VALUES
        ('probe', 'user', 'when does the deploy key of the staging cluster rotate')"
 
@@ -125,17 +125,28 @@ wait_for "SELECT state = 'dead' FROM pgkb.jobs WHERE id = $jb" 20 "a bad embed_m
 assert_match "$(sql "SELECT last_error FROM pgkb.jobs WHERE id = $jb")" 'message_ids\[1\] is not a positive integer' \
 	"... with a readable error"
 
+# --- the worker-side functions run as the owner and are not for everyone
+sql "CREATE ROLE someone"
+assert_match "$(sql "SET ROLE someone; SELECT pgkb.memory_expire('1 millisecond', 10)" 2>&1)" "permission denied" \
+	"PUBLIC may not call pgkb.memory_expire"
+assert_match "$(sql "SET ROLE someone; SELECT pgkb.memory_embed_store('{1}', '{x}', '{1}', 'm', 1)" 2>&1)" \
+	"permission denied" "... nor pgkb.memory_embed_store"
+sql "CREATE ROLE worker_t LOGIN; SELECT pgkb.grant_worker_role('worker_t')"
+assert_eq "$(psql -qAtX -U worker_t -c "SELECT pgkb.memory_expire('36500 days', 10), count(*) FROM pgkb.memory_embed_load('{}')" 2>&1)" \
+	"0|0" "the worker role (pgkb.grant_worker_role) needs nothing on pgkb_memory to embed and expire"
+
 # --- deletion and expiry (memory.retention 1h; maintenance runs once a minute)
 assert_eq "$(sql "SELECT pgkb_memory.delete_session('other')")" "1" "delete_session returns the messages deleted"
 assert_eq "$(sql "SELECT count(*) FROM pgkb_memory.sessions WHERE id = 'other'")" "0" "... and the session is gone"
 assert_eq "$(sql "SELECT pgkb_memory.delete_session('nope') IS NULL")" "t" "an unknown session: NULL"
 sql "UPDATE pgkb_memory.sessions SET expires_at = now() - interval '1 second' WHERE id = 'probe';
      UPDATE pgkb_memory.sessions SET last_message_at = now() - interval '2 hours' WHERE id LIKE 'bulk-%';
-     UPDATE pgkb_memory.sessions SET expires_at = now() + interval '1 day' WHERE id = 'win'"
+     UPDATE pgkb_memory.sessions SET expires_at = now() + interval '1 day', last_message_at = now() - interval '1 day'
+      WHERE id = 'win'"
 wait_for "SELECT count(*) = 0 FROM pgkb_memory.sessions WHERE id LIKE 'bulk-%' OR id = 'probe'" 200 \
 	"expired sessions deleted by the maintenance timer"
 assert_eq "$(sql "SELECT count(*) FROM pgkb_memory.messages WHERE session_id LIKE 'bulk-%' OR session_id = 'probe'")" "0" \
 	"... with their messages (10,000 messages, in batches)"
 assert_eq "$(sql "SELECT string_agg(id, ',' ORDER BY id) FROM pgkb_memory.sessions")" "long,win" \
-	"active sessions stay"
+	"active sessions stay, and one idle past the retention whose expires_at is still ahead"
 finish

@@ -10,7 +10,7 @@
 /* Conversation memory past its retention or expires_at (schema/092_memory.sql), deleted in batches like job
  * history: one statement a tick, at most 10,000 messages of expired sessions (then the emptied sessions). */
 static const struct pg_stmt memory_expire = {
-	"pgkb_memory_expire", "SELECT pgkb_memory.expire($1::bigint * interval '1 millisecond', 10000)", 1};
+	"pgkb_memory_expire", "SELECT pgkb.memory_expire($1::bigint * interval '1 millisecond', 10000)", 1};
 
 #define PRUNE_EVERY 60.0 /* seconds between prunings and re-crawl scheduling */
 

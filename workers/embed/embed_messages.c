@@ -22,14 +22,14 @@
 
 static const struct pg_stmt msg_load = {
 	"pgkb_memory_embed_load",
-	"SELECT id, content_md5, content FROM pgkb_memory.embed_load($1::bigint[])",
+	"SELECT id, content_md5, content FROM pgkb.memory_embed_load($1::bigint[])",
 	1,
 };
 enum { LOAD_ID, LOAD_MD5, LOAD_CONTENT };
 
 static const struct pg_stmt msg_store = {
 	"pgkb_memory_embed_store",
-	"SELECT pgkb_memory.embed_store($1::bigint[], $2::text[], $3::real[], $4, $5::int)",
+	"SELECT pgkb.memory_embed_store($1::bigint[], $2::text[], $3::real[], $4, $5::int)",
 	5,
 };
 

@@ -11,9 +11,9 @@
 #define EMBED_MESSAGES_MAX_BYTES 16384
 
 /* Payload {"message_ids": [N, …]} (what the trigger messages_enqueue_embed writes). Loads those of the
- * messages that still have no vector (pgkb_memory.embed_load), embeds them batch after batch with the worker
+ * messages that still have no vector (pgkb.memory_embed_load), embeds them batch after batch with the worker
  * process's engine (embed_shared_engine: the same provider, model, batching and rate limits as embed jobs), and
- * stores the vectors with the fenced completion (pgkb_memory.embed_store), skipping a message whose content
+ * stores the vectors with the fenced completion (pgkb.memory_embed_store), skipping a message whose content
  * changed meanwhile (the change enqueued another job). Nothing left to embed: success. A bad payload fails
  * permanently; provider failures as for embed jobs. */
 extern const struct handler embed_messages_handler;
