@@ -60,10 +60,15 @@ CREATE TABLE pgkb_memory.messages (
 	CONSTRAINT messages_embedding CHECK ((embedding IS NULL) = (embedding_dimension IS NULL)
 	                                     AND (embedding IS NULL OR cardinality(embedding) = embedding_dimension))
 );
--- the recent window of a session, newest first
-CREATE INDEX messages_session_recent ON pgkb_memory.messages (session_id, created_at DESC, id DESC);
--- a user's messages across sessions (recall over a user's history), newest first
-CREATE INDEX messages_user_recent ON pgkb_memory.messages (user_id, created_at DESC, id DESC);
+-- The recent window of a session, newest first, and recall's first pass over a session or a user's history:
+-- the included columns are all those passes read, so they are index-only scans (the table is read for the few
+-- rows they keep).
+CREATE INDEX messages_session_recent ON pgkb_memory.messages (session_id, created_at DESC, id DESC)
+	INCLUDE (role, token_count, embedding_dimension, embedding_signs);
+CREATE INDEX messages_user_recent ON pgkb_memory.messages (user_id, created_at DESC, id DESC)
+	INCLUDE (embedding_dimension, embedding_signs);
+-- the system messages of a session (recent_context keeps them all)
+CREATE INDEX messages_session_system ON pgkb_memory.messages (session_id) WHERE role = 'system';
 -- the keyword side of recall
 CREATE INDEX messages_search ON pgkb_memory.messages USING gin (content_search_vector);
 -- messages still waiting for a vector (what an operator checks when embed workers were down)
@@ -184,24 +189,26 @@ CREATE FUNCTION pgkb_memory.recent_context(p_session_id text, p_token_budget int
 RETURNS TABLE (id bigint, role text, content text, token_count integer, created_at timestamptz, metadata jsonb,
                recency integer)
 LANGUAGE sql STABLE SET jit = off AS $$
-	WITH sys AS MATERIALIZED (
-		SELECT s.id, s.role, s.content, s.token_count, s.created_at, s.metadata, 0 AS recency
-		  FROM pgkb_memory.messages s WHERE s.session_id = p_session_id AND s.role = 'system'
-	), tail AS (
-		-- newest first through messages_session_recent, with the running total of tokens
-		SELECT t.*, sum(t.token_count) OVER (ORDER BY t.created_at DESC, t.id DESC) AS running,
-		       row_number() OVER (ORDER BY t.created_at DESC, t.id DESC)::integer AS recency
-		  FROM (SELECT s.id, s.role, s.content, s.token_count, s.created_at, s.metadata
+	WITH tail AS MATERIALIZED (
+		-- newest first with the running total of tokens, from messages_session_recent alone
+		SELECT t.id, sum(t.token_count) OVER w AS running, (row_number() OVER w)::integer AS recency
+		  FROM (SELECT s.id, s.token_count, s.created_at
 		          FROM pgkb_memory.messages s WHERE s.session_id = p_session_id AND s.role <> 'system'
 		         ORDER BY s.created_at DESC, s.id DESC
 		         LIMIT greatest(coalesce(p_max_messages, 1000), 0)) t
+		WINDOW w AS (ORDER BY t.created_at DESC, t.id DESC)
+	), sys AS MATERIALIZED (
+		SELECT s.id, s.token_count FROM pgkb_memory.messages s
+		 WHERE s.session_id = p_session_id AND s.role = 'system'
+	), chosen AS (
+		SELECT sys.id, 0 AS recency FROM sys
+		UNION ALL
+		SELECT tail.id, tail.recency FROM tail
+		 WHERE tail.running <= coalesce(p_token_budget, 0) - (SELECT coalesce(sum(sys.token_count), 0) FROM sys)
 	)
-	SELECT w.id, w.role, w.content, w.token_count, w.created_at, w.metadata, w.recency
-	  FROM (SELECT * FROM sys
-	        UNION ALL
-	        SELECT t.id, t.role, t.content, t.token_count, t.created_at, t.metadata, t.recency FROM tail t
-	         WHERE t.running <= coalesce(p_token_budget, 0) - (SELECT coalesce(sum(sys.token_count), 0) FROM sys)) w
-	 ORDER BY w.created_at, w.id
+	SELECT m.id, m.role, m.content, m.token_count, m.created_at, m.metadata, c.recency
+	  FROM chosen c JOIN pgkb_memory.messages m ON m.id = c.id
+	 ORDER BY m.created_at, m.id
 $$;
 
 -- Sign bits of a vector, two per component ('10' positive, '01' negative, '00' zero): the number of bits two
