@@ -415,7 +415,9 @@ int cli_import(struct cli *c, int argc, char **argv)
 		return 2;
 	char *abs = realpath(file, NULL);
 	sqlite3 *db = NULL;
-	if (!abs || sqlite3_open_v2(abs, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	/* opening is lazy: reading the schema is what finds a file that is no SQLite database */
+	if (!abs || sqlite3_open_v2(abs, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "pgkb: import: %s: %s\n", file, abs ? sqlite3_errmsg(db) : strerror(errno));
 		sqlite3_close(db);
 		free(abs);

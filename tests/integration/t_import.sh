@@ -127,4 +127,7 @@ assert_eq "$(sql "SELECT created_at FROM pgkb_memory.sessions WHERE id = 'c-a'")
 echo 'sessions: {table: "chats; DROP TABLE x", id: id}' >"$T_DIR/evil.yaml"
 assert_match "$("$PGKB" import sqlite "$T_DIR/other.db" --map "$T_DIR/evil.yaml" 2>&1)" "not a plain table or column name" \
 	"a mapping's names must be plain identifiers"
+echo "not sqlite" >"$T_DIR/notes.txt"
+assert_match "$("$PGKB" import sqlite "$T_DIR/notes.txt" 2>&1)" "notes.txt: file is not a database" \
+	"a file that is no SQLite database is refused before anything is written"
 finish
