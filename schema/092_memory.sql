@@ -110,24 +110,22 @@ CREATE TRIGGER messages_prepare BEFORE INSERT OR UPDATE OF content ON pgkb_memor
 -- leaves the work in the queue however long the embed workers are down.
 CREATE FUNCTION pgkb_memory.messages_enqueue_embed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	ids bigint[];
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO pgkb.jobs (kind, payload)
-		SELECT 'embed_messages', jsonb_build_object('message_ids', jsonb_agg(b.id ORDER BY b.id))
-		  FROM (SELECT n.id, (row_number() OVER (ORDER BY n.id) - 1) / pgkb_memory.embed_batch_size() AS g
-		          FROM new_messages n) b
-		 GROUP BY b.g;
+		ids := ARRAY(SELECT n.id FROM new_messages n ORDER BY n.id);
 		UPDATE pgkb_memory.sessions s SET last_message_at = greatest(s.last_message_at, l.at)
 		  FROM (SELECT n.session_id, max(n.created_at) AS at FROM new_messages n GROUP BY n.session_id) l
 		 WHERE s.id = l.session_id AND s.last_message_at IS DISTINCT FROM greatest(s.last_message_at, l.at);
 	ELSE
-		INSERT INTO pgkb.jobs (kind, payload)
-		SELECT 'embed_messages', jsonb_build_object('message_ids', jsonb_agg(b.id ORDER BY b.id))
-		  FROM (SELECT n.id, (row_number() OVER (ORDER BY n.id) - 1) / pgkb_memory.embed_batch_size() AS g
-		          FROM new_messages n JOIN old_messages o ON o.id = n.id
-		         WHERE n.content IS DISTINCT FROM o.content) b
-		 GROUP BY b.g;
+		ids := ARRAY(SELECT n.id FROM new_messages n JOIN old_messages o ON o.id = n.id
+		              WHERE n.content IS DISTINCT FROM o.content ORDER BY n.id);
 	END IF;
+	INSERT INTO pgkb.jobs (kind, payload)
+	SELECT 'embed_messages', jsonb_build_object('message_ids', jsonb_agg(u.id ORDER BY u.o))
+	  FROM unnest(ids) WITH ORDINALITY AS u(id, o)
+	 GROUP BY (u.o - 1) / pgkb_memory.embed_batch_size();
 	RETURN NULL;
 END;
 $$;
