@@ -232,7 +232,9 @@ DECLARE
 	q_norm double precision := pgkb.l2_norm(p_query_embedding);
 	q_bits varbit := pgkb_memory.sign_bits(p_query_embedding);
 	uid text;
-	ncand integer := pgkb.rrf_candidates(coalesce(p_k, 0));
+	-- candidates per ranking: fewer than the knowledge-base search takes (rrf_candidates), as each vector
+	-- candidate costs an exact cosine (~0.1 ms in SQL) and a recall asks for a handful of messages
+	ncand integer := least(greatest(coalesce(p_k, 0) * 4, 10), 1000);
 BEGIN
 	IF coalesce(p_k, 0) < 1 THEN
 		RETURN;
@@ -261,7 +263,7 @@ BEGIN
 		-- the best candidates by sign agreement, ranked by exact cosine similarity
 		SELECT v.id, row_number() OVER (ORDER BY v.sim DESC, v.id) AS r
 		  FROM (SELECT c.id, pgkb.cosine_similarity(m.embedding, p_query_embedding, q_norm) AS sim
-		          FROM (SELECT s.id FROM scope s ORDER BY s.agree DESC, s.id LIMIT ncand + p_k) c
+		          FROM (SELECT s.id FROM scope s ORDER BY s.agree DESC, s.id LIMIT ncand) c
 		          JOIN pgkb_memory.messages m ON m.id = c.id
 		         ORDER BY sim DESC NULLS LAST, c.id LIMIT ncand) v
 	), kw AS (
@@ -289,13 +291,13 @@ $$;
 -- with p_across_sessions from every session of that session's user. Hybrid like the knowledge-base search:
 -- reciprocal rank fusion of a vector ranking (messages embedded with vectors of p_query_embedding's dimension)
 -- and a keyword ranking (ts_rank_cd over websearch_to_tsquery('english', p_query_text)), each contributing
--- pgkb.rrf_candidates(p_k) candidates; score = sum of 1 / (60 + rank), similarity = score * 61 / 2 (1.0: first
+-- 4 * p_k candidates (at least 10); score = sum of 1 / (60 + rank), similarity = score * 61 / 2 (1.0: first
 -- in both). A NULL embedding makes it a keyword search, a text without search terms a vector search. The
 -- messages of the recent window (recent_context(p_session_id, p_token_budget)) are left out: they are in the
 -- prompt already.
 -- The vector ranking looks at the newest p_vector_scan embedded messages of the scope (default 2,000; older
--- ones are reached through the keyword side): it keeps the rrf_candidates(p_k) + p_k of them whose sign bits
--- agree most with the query's (pgkb_memory.sign_bits) and ranks those by exact cosine similarity. Exact cosine
+-- ones are reached through the keyword side): it keeps the 4 * p_k of them whose sign bits agree most with
+-- the query's (pgkb_memory.sign_bits) and ranks those by exact cosine similarity. Exact cosine
 -- over real[] costs ~0.1 ms a row in SQL, the bit count a few µs, so a call on a user with 100,000 messages stays
 -- in milliseconds.
 CREATE FUNCTION pgkb_memory.recall(p_session_id text, p_query_text text, p_query_embedding real[],
