@@ -69,6 +69,9 @@ struct cfg {
 	int64_t converter_memory_bytes; /* RLIMIT_AS of the converter */
 	int64_t converter_timeout_ms;   /* wall clock of one conversion */
 
+	/* memory.* */
+	int64_t memory_retention_ms; /* pgkb_memory sessions idle this long are deleted (0: only by expires_at) */
+
 	/* crawl.* */
 	char *user_agent;           /* must carry a contact URL */
 	int crawl_host_concurrency; /* requests in flight per host, across all workers */

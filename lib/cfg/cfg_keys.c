@@ -134,6 +134,9 @@ const struct cfg_key cfg_keys[] = {
 	K_STR("crawl.user_agent", user_agent, "pgkb/0.1 (+https://github.com/pgkb/pgkb)", cfg_check_user_agent, 0,
 	      "User-Agent header; must carry a contact URL or e-mail address"),
 
+	K_DUR("memory.retention", memory_retention_ms, "0", 0, 3650 * DAY,
+	      "conversation sessions idle this long are deleted with their messages (0 = kept until expires_at)"),
+
 	K_STR("embed.api_key_env", embed_api_key_env, "OPENAI_API_KEY", cfg_check_env_name, CFG_SECRET,
 	      "name of the environment variable holding the API key (never the key itself)"),
 	K_STR("embed.base_url", embed_base_url, "", cfg_check_http_url, 0,

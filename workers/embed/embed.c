@@ -60,6 +60,11 @@ enum embed_stage {
 	EMBED_STAGES
 };
 
+struct embed_engine *embed_shared_engine(void)
+{
+	return embed_engine;
+}
+
 static const char *const embed_stage_names[EMBED_STAGES] = {"loading", "embedding", "done", "abandoned"};
 static const unsigned embed_next[EMBED_STAGES] = {
 	[EMBED_LOADING] = STAGE_BIT(EMBED_EMBEDDING) | STAGE_BIT(EMBED_DONE) | STAGE_BIT(EMBED_ABANDONED),
