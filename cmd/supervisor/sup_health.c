@@ -50,7 +50,7 @@ static bool schema_current(PGconn *c, char *why, size_t cap)
 	}
 	const char *params[2] = {version, name};
 	PGresult *r = PQexecParams(c,
-	                           "SELECT EXISTS (SELECT 1 FROM archon_migrations WHERE version = $1 AND migration_name = $2)",
+	                           "SELECT EXISTS (SELECT 1 FROM pgkb.schema_migrations WHERE version = $1 AND name = $2)",
 	                           2, NULL, params, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	if (!ok && PQresultStatus(r) == PGRES_TUPLES_OK)
