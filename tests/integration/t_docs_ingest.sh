@@ -44,7 +44,7 @@ $2"
 docs_config "$T_DIR/pgkb.yaml" "  chunk_size: 150
   chunk_overlap: 0
   code_min_length: 20
-  converter_cpu: 2s
+  converter_cpu: 5s
   converter_timeout: 20s"
 sup_start "$T_DIR/pgkb.yaml" sup
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'pgkb-ingest' AND query LIKE 'LISTEN%'" 20 "ingest worker up"
@@ -58,7 +58,7 @@ status() { q "SELECT status || coalesce(':' || error, '') FROM pgkb.documents WH
 "$PGKB" enqueue ingest "$GOOD" >/dev/null
 wait_for "SELECT count(*) = 9 FROM pgkb.documents WHERE url LIKE '$(u "$GOOD")/%' AND status IN ('ready', 'failed', 'skipped')" 90 "9 good documents ended"
 assert_eq "$(q "SELECT string_agg(status, ',' ORDER BY url) FROM pgkb.documents WHERE url LIKE '$(u "$GOOD")/%'")" \
-	"ready,ready,ready,ready,ready,ready,ready,ready,ready" "every good document is ready (by content: a PDF without an extension, an ODT named .txt)"
+	"ready,ready,ready,ready,ready,ready,ready,ready,ready" "every good document is ready (by content: a PDF without an extension, an ODT named .txt; $(q "SELECT string_agg(url || ' ' || status || ' ' || coalesce(error, ''), '; ') FROM pgkb.documents WHERE url LIKE '$(u "$GOOD")/%' AND status <> 'ready'"))"
 for f in sample.docx sample.pptx sample.odt sample.odp sample.epub misnamed.txt; do
 	url=$(u "$GOOD/$f")
 	assert_eq "$(q "SELECT count(*) > 0 FROM archon_crawled_pages WHERE url = '$url' AND content LIKE '%Widgets install in two steps%'")" "t" "$f: its text is in its chunks"
@@ -106,7 +106,7 @@ assert_match "$(status "$BAD/laughs.docx")" "^failed:DOCX: .*(entit|DTD)" "billi
 assert_match "$(status "$BAD/truncated.pdf")" "^failed:PDF: .*damaged" "truncated PDF: failed as damaged"
 assert_match "$(status "$BAD/garbage.pdf")" "^failed:PDF: .*damaged" "damaged PDF: failed"
 assert_match "$(status "$BAD/truncated.docx")" "^failed:document: not a readable zip" "truncated DOCX: failed, not a readable zip"
-assert_match "$(status "$BAD/form_bomb.pdf")" "^failed:PDF: .*CPU limit of 2 s" "a PDF that spins its parser: stopped at the converter's CPU bound"
+assert_match "$(status "$BAD/form_bomb.pdf")" "^failed:PDF: .*CPU limit of 5 s" "a PDF that spins its parser: stopped at the converter's CPU bound"
 assert_eq "$(q "SELECT count(*) FROM archon_crawled_pages WHERE url LIKE '$(u "$BAD")/%'")" "0" "no hostile file left a chunk"
 assert_eq "$(worker_pids "$SUP_PID")" "$worker" "the ingest worker kept running through the hostile set"
 assert_eq "$(q "SELECT count(*) FROM pgkb.jobs WHERE kind = 'ingest' AND state = 'dead'")" "0" "no ingest job died: each file ended its document instead"
