@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The real[] variant's quantised search (schema 080): the bits columns are filled in the same write as the vector
+# (by the ingest worker's write with builtin vectors, and by the embed worker against the remote stand-in), the
+# three-stage search returns the exact path's top results on a fixed set of vectors, filters and a dimension with
+# no vectors behave as before, and the exact path is still there once the bits are dropped.
+. "$(dirname "$0")/lib.sh"
+pg_start
+migrate
+assert_eq "$(sql "SELECT pgkb.embedding_backend()")" "array" "array variant (no pgvector here)"
+assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('archon_crawled_pages'::regclass,
+                  'archon_code_examples'::regclass) AND attname LIKE 'embedding_%_bits' AND attgenerated = 's'")" "10" \
+	"a STORED generated bits column per table and dimension"
+
+# --- the quantisation itself: six planes [x>0 | x<0 | x>t | x<-t | x>2t | x<-2t], t = mean |x| of non-zeros
+assert_eq "$(sql "SELECT pgkb.embedding_bits('{0.5,-0.1,0,2,-1}')::text")" \
+	"100100100100010000010001000000" "embedding_bits: sign and two magnitude levels, zero stays zero (t = 0.9)"
+
+# --- a fixed set: 3000 dense Gaussian rows, 40 queries each near one row (the rest of its top 10 is as good as
+# random, the hard case for an estimate); the quantised ranking must give the exact ranking's top 10
+# (recall >= 0.95) and the same first row for every query. (One column holds one model's vectors, so the set is
+# of one kind; bench/search.sh measures the builtin embedder's sparse vectors on real text.)
+python3 - "$T_DIR" <<'PY'
+import random, sys
+rnd = random.Random(15)
+def dense():
+    return [rnd.gauss(0, 1) for _ in range(384)]
+rows = [dense() for i in range(3000)]
+fmt = lambda v: "{" + ",".join("%.5g" % x for x in v) + "}"
+with open(sys.argv[1] + "/rows.tsv", "w") as f:
+    for i, v in enumerate(rows):
+        f.write("%d\t%s\n" % (i, fmt(v)))
+with open(sys.argv[1] + "/queries.tsv", "w") as f:
+    for n in range(40):
+        base = rows[rnd.randrange(3000)]
+        f.write("%d\t%s\n" % (n, fmt([x + rnd.gauss(0, 0.6) for x in base])))
+PY
+sql "INSERT INTO archon_sources (source_id, source_url) VALUES ('fx', 'https://fx.test/'), ('fy', 'https://fy.test/')"
+psql -qAtX -v ON_ERROR_STOP=1 -c "CREATE TABLE rr (n int, v real[])" -c "CREATE TABLE q (n int, v real[])" \
+	-c "\\copy rr FROM '$T_DIR/rows.tsv'" -c "\\copy q FROM '$T_DIR/queries.tsv'"
+sql "INSERT INTO archon_crawled_pages (url, chunk_number, content, metadata, source_id, embedding_384, embedding_dimension)
+     SELECT 'https://f' || CASE WHEN n % 3 = 0 THEN 'y' ELSE 'x' END || '.test/' || n, 0, 'row ' || n,
+            jsonb_build_object('parity', n % 2), CASE WHEN n % 3 = 0 THEN 'fy' ELSE 'fx' END, v, 384 FROM rr"
+sql "VACUUM ANALYZE archon_crawled_pages"
+assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE embedding_384_bits IS DISTINCT FROM pgkb.embedding_bits(embedding_384)
+                   OR embedding_384_bits IS NULL")" "0" "every inserted row has its bits"
+exact() { # Q_EXPR FILTER SOURCE: the exact ranking's top 10 ids as an array expression
+	echo "ARRAY(SELECT c.id FROM archon_crawled_pages c WHERE c.embedding_384 IS NOT NULL AND c.metadata @> $2
+	               AND ($3::text IS NULL OR c.source_id = $3)
+	             ORDER BY pgkb.cosine_similarity(c.embedding_384, $1) DESC, c.id LIMIT 10)"
+}
+recall() { # FILTER SOURCE: prints "recall firsts_equal" over the 40 queries
+	sql "SELECT round(avg(cardinality(ARRAY(SELECT unnest(a) INTERSECT SELECT unnest(e)))) / 10.0, 3) || ' ' ||
+	            count(*) FILTER (WHERE a[1] = e[1])
+	       FROM (SELECT ARRAY(SELECT id FROM match_archon_crawled_pages_multi(q.v, 384, 10, $1, $2)) AS a,
+	                    $(exact q.v "$1" "$2") AS e FROM q) x"
+}
+read -r rec firsts <<<"$(recall "'{}'" NULL)"
+log "quantised vs exact, 3000 rows, 40 queries: recall@10 $rec, same first row for $firsts"
+assert_ge "${rec/./}" 950 "recall@10 of the quantised search against the exact ranking >= 0.95 ($rec)"
+assert_eq "$firsts" "40" "the same best row as the exact ranking for every query"
+read -r rec firsts <<<"$(recall "'{\"parity\": 1}'" "'fx'")"
+assert_ge "${rec/./}" 950 "... with a metadata filter and a source filter too ($rec)"
+assert_eq "$(sql "SELECT count(*) FROM match_archon_crawled_pages_multi((SELECT v FROM q WHERE n = 0), 384, 50,
+                  '{\"parity\": 1}', 'fx') m JOIN archon_crawled_pages c USING (id)
+                  WHERE c.source_id <> 'fx' OR c.metadata->>'parity' <> '1'")" "0" "filters hold on the quantised path"
+assert_eq "$(sql "SELECT count(*) FROM match_archon_crawled_pages_multi((SELECT v FROM q WHERE n = 0), 384, 1000)")" "1000" \
+	"match_count above the candidate counts still fills (1000 rows)"
+# the plan: the bits index is read, not the heap, when there is no metadata filter
+plan=$(sql "SELECT pgkb.vector_topk_sql('array', 'archon_crawled_pages', 384)")
+assert_match "$(psql -qAtX -c "PREPARE p(real[], int, jsonb, text, float8) AS $plan" -c "SET plan_cache_mode = force_custom_plan" \
+                     -c "EXPLAIN EXECUTE p('$(sql "SELECT v FROM q WHERE n = 1")', 10, '{}', NULL, 1)")" \
+	"Index Only Scan using idx_archon_crawled_pages_embedding_384_bits" "stage 1 is an index-only scan of the bits index"
+
+# --- a dimension with no vectors in scope: empty vector ranking; the hybrid search is the keyword search
+q768=$(python3 -c "print('{' + ','.join(['0.1'] * 768) + '}')")
+assert_eq "$(sql "SELECT count(*) FROM match_archon_crawled_pages_multi('$q768', 768, 10)")" "0" "no 768 vectors: no rows"
+assert_eq "$(sql "SELECT string_agg(match_type, ' ') FROM hybrid_search_archon_crawled_pages_multi('$q768', 768, 'row 17', 2)")" \
+	"keyword" "no 768 vectors: hybrid falls back on its keyword ranking"
+assert_eq "$(sql "SELECT count(*) FROM match_archon_crawled_pages_multi((SELECT v FROM q WHERE n = 0), 384, 10, '{}', 'nosuch')")" "0" \
+	"a source with no rows: no rows"
+
+# --- the ingest worker's write with builtin vectors (pgkb.ingest_document): bits in the same INSERT
+rows='[{"n":0,"hash":"h0","content":"partial indexes cover a subset of rows","metadata":{}},{"n":1,"hash":"h1","content":"a second chunk","metadata":{}}]'
+codes='[{"n":0,"hash":"c0","content":"CREATE INDEX i ON t (c) WHERE c > 0;","summary":"a partial index","metadata":{}}]'
+v1=$(sql "SELECT v FROM q WHERE n = 1"); v2=$(sql "SELECT v FROM q WHERE n = 2"); v3=$(sql "SELECT v FROM q WHERE n = 3")
+out=$(sql "SELECT result FROM pgkb.ingest_document('s3', 'https://s3.test/p', 'page', NULL, 'Partial', '', 'text', 2, 4,
+                  '$rows', '$codes', 'https://s3.test/', '$(sql "SELECT array_cat('$v1'::real[], '$v2'::real[])")', '$v3',
+                  'pgkb-builtin-v1', 384)")
+assert_eq "$out" "ready" "ingest_document with vectors"
+assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE url = 'https://s3.test/p'
+                  AND embedding_384_bits = pgkb.embedding_bits(embedding_384)")" "2" "... chunks written with their bits"
+assert_eq "$(sql "SELECT count(*) FROM archon_code_examples WHERE url = 'https://s3.test/p'
+                  AND embedding_384_bits = pgkb.embedding_bits(embedding_384)")" "1" "... and the code example"
+
+# --- the real ingest worker (builtin embedder at insert) and the embed worker (openai provider against the stand-in)
+mkdir -p "$T_DIR/docs"
+printf '<html><head><title>Vacuum notes</title></head><body><h1>Vacuum</h1><p>VACUUM reclaims storage occupied by dead tuples.</p></body></html>' >"$T_DIR/docs/vacuum.html"
+write_config "$T_DIR/ingest.yaml" "workers:
+  ingest: {processes: 1, concurrency: 1}
+  embed: {processes: 1}
+  crawl: {processes: 0}
+  noop: {processes: 0}
+ingest: {roots: [\"$T_DIR/docs\"]}"
+sup_start "$T_DIR/ingest.yaml" sup-ingest
+"$PGKB" -c "$T_DIR/ingest.yaml" enqueue ingest "$T_DIR/docs" >/dev/null
+wait_for "SELECT count(*) = 1 FROM pgkb.documents WHERE url LIKE '%vacuum.html' AND status = 'ready'" 60 "ingested (builtin at insert)"
+kill -TERM "$SUP_PID"; wait "$SUP_PID"
+assert_eq "$(sql "SELECT count(*) > 0 AND bool_and(embedding_384_bits = pgkb.embedding_bits(embedding_384))
+                  FROM archon_crawled_pages WHERE url LIKE '%vacuum.html'")" "t" "the ingest worker's rows have their bits"
+out=$("$PGKB" -c "$T_DIR/ingest.yaml" search "reclaim storage of dead tuples" -k 1)
+assert_match "$out" "^ 1\\. Vacuum" "pgkb search finds the page (pages view: title first)"
+assert_match "$out" "vacuum\\.html" "... with its URL"
+
+PY=$(python3 -c "import sys; print(sys.executable)")
+"$PY" "$PGKB_SRC_DIR/tests/integration/embed_server.py" --port-file "$T_DIR/api.port" --log "$T_DIR/api.jsonl" --dim 384 \
+	>"$T_DIR/api-server.log" 2>&1 &
+T_PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$T_DIR/api.port" ] && break; sleep 0.1; done
+sql "INSERT INTO archon_crawled_pages (url, chunk_number, content, source_id)
+     SELECT 'https://fx.test/remote', g, 'remote chunk ' || g, 'fx' FROM generate_series(1, 5) g"
+doc=$(sql "INSERT INTO pgkb.documents (source_id, url, status) VALUES ('fx', 'https://fx.test/remote', 'chunked') RETURNING id")
+sql "INSERT INTO pgkb.jobs (kind, payload, dedupe_key) VALUES ('embed', jsonb_build_object('document_id', $doc), 'embed:$doc')" >/dev/null
+write_config "$T_DIR/embed.yaml" "workers:
+  embed: {processes: 1, concurrency: 2}
+  ingest: {processes: 0}
+  crawl: {processes: 0}
+  noop: {processes: 0}
+embed:
+  provider: openai
+  model: test-model
+  base_url: http://127.0.0.1:$(cat "$T_DIR/api.port")
+  batch_size: 8"
+sup_start "$T_DIR/embed.yaml" sup-embed
+wait_for "SELECT status = 'ready' FROM pgkb.documents WHERE id = $doc" 30 "embedded by the embed worker (remote stand-in)"
+kill -TERM "$SUP_PID"; wait "$SUP_PID"
+assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE url = 'https://fx.test/remote' AND embedding_model = 'test-model'
+                  AND embedding_384_bits = pgkb.embedding_bits(embedding_384)")" "5" "the embed worker's rows have their bits"
+
+# --- without the bits (dropped), the search functions scan exactly again and give the exact ranking
+sql "SELECT pgkb.drop_embedding_bits()" >/dev/null
+assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid = 'archon_crawled_pages'::regclass AND attname LIKE '%_bits' AND NOT attisdropped")" \
+	"0" "drop_embedding_bits drops the columns"
+assert_eq "$(sql "SELECT count(*) FROM q WHERE ARRAY(SELECT id FROM match_archon_crawled_pages_multi(q.v, 384, 10)) <> $(exact q.v "'{}'" NULL)")" \
+	"0" "without bits: the exact scan, identical to the exact ranking"
+sql "SELECT pgkb.add_embedding_bits()" >/dev/null
+assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE embedding_384 IS NOT NULL AND embedding_384_bits IS NULL")" "0" \
+	"add_embedding_bits fills the bits of existing rows again"
+finish
