@@ -258,11 +258,11 @@ int cli_search(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{"source", required_argument, NULL, 's'}, {"code", no_argument, NULL, 'c'},
 		{"chunks", no_argument, NULL, 'C'}, {"json", no_argument, NULL, 'j'},
-		{"vector", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0},
+		{"vector", no_argument, NULL, 'v'}, {"keyword-only", no_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
 	};
 	const char *source = NULL;
 	long k = 10;
-	bool code = false, chunks = false, json = false, vector_only = false;
+	bool code = false, chunks = false, json = false, vector_only = false, keyword_only = false;
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
@@ -273,19 +273,21 @@ int cli_search(struct cli *c, int argc, char **argv)
 		case 'C': chunks = true; break;
 		case 'j': json = true; break;
 		case 'v': vector_only = true; break;
+		case 'K': keyword_only = true; break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 1 || k < 1 || k > SEARCH_MAX_K) {
 		fprintf(stderr, "usage: pgkb search \"QUERY\" [-k N (1..%d)] [--source ID] [--chunks | --code] [--json]"
-		                " [--vector]\n", SEARCH_MAX_K);
+		                " [--keyword-only | --vector]\n", SEARCH_MAX_K);
 		return 2;
 	}
 	const char *q = argv[optind];
-	char *vec = search_embed(&c->cfg, q);
-	if (!vec)
+	/* --keyword-only: no embedding (the hybrid functions' keyword search), e.g. when the provider is down */
+	char *vec = keyword_only ? NULL : search_embed(&c->cfg, q);
+	if (!vec && !keyword_only)
 		return 1;
-	if (vector_only) { /* the query's embedding, for scripts and benchmarks */
+	if (vector_only && vec) { /* the query's embedding, for scripts and benchmarks */
 		printf("%s\n", vec);
 		free(vec);
 		return 0;
