@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# pgkb.enable_pgvector() on a database migrated in the real[] variant with the quantised bits columns (schema 080):
+# PGlite with pgvector (as t_search_pgvector), the array variant forced for the migration, rows with vectors
+# written (bits filled), then the switch: the bits columns go, the vectors become vector(n) with HNSW indexes,
+# and the search functions rank with pgvector. Needs node and npm; exits 77 (skipped) without them.
+. "$(dirname "$0")/lib.sh"
+
+skip() { echo "SKIPPED: $*"; rm -rf "$T_DIR"; trap - EXIT; exit 77; }
+command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are not installed (apt-get install nodejs npm)"
+PGLITE_DIR=${PGKB_PGLITE_DIR:-$HOME/.cache/pgkb-pglite}
+SERVER_JS=$PGLITE_DIR/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js
+if [ ! -f "$SERVER_JS" ] || [ ! -d "$PGLITE_DIR/node_modules/@electric-sql/pglite-pgvector" ]; then
+	mkdir -p "$PGLITE_DIR"
+	npm install --prefix "$PGLITE_DIR" --no-audit --no-fund @electric-sql/pglite-socket@0.2.17 @electric-sql/pglite-pgvector \
+		>"$T_DIR/npm.log" 2>&1 || skip "npm install of PGlite failed: $(tail -n 3 "$T_DIR/npm.log")"
+fi
+export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable
+for attempt in 1 2 3 4 5; do
+	export PGPORT=$(free_port)
+	(cd "$PGLITE_DIR" && exec node "$SERVER_JS" -p "$PGPORT" -e @electric-sql/pglite-pgvector:vector,pg_trgm) >"$T_DIR/pglite.log" 2>&1 &
+	pglite=$!
+	T_PIDS+=("$pglite")
+	deadline=$(( $(date +%s) + 60 ))
+	until grep -q "listening\|EADDRINUSE" "$T_DIR/pglite.log" || ! kill -0 "$pglite" 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.2; done
+	grep -q "listening" "$T_DIR/pglite.log" && break
+	kill "$pglite" 2>/dev/null; wait "$pglite" 2>/dev/null
+done
+grep -q "listening" "$T_DIR/pglite.log" || { fail "PGlite did not start: $(tail -n 3 "$T_DIR/pglite.log")"; finish; }
+
+# the array variant, though pgvector is there (a later install, as far as the schema can tell). PGlite serves every
+# connection from its one session, so a SET outlives the connection and reaches the migration's.
+sql "SET pgkb.embedding_backend = 'array'"
+migrate
+assert_eq "$(sql "SELECT pgkb.embedding_backend()")" "array" "forced: the array variant"
+assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid = 'archon_crawled_pages'::regclass AND attname LIKE '%_bits'
+                  AND NOT attisdropped")" "5" "bits columns present"
+vec() { python3 -c "import sys
+a=int(sys.argv[1]); v=[0.01]*384; v[a]=1.0
+print('{'+','.join(str(x) for x in v)+'}')" "$1"; }
+sql "INSERT INTO archon_sources (source_id, source_url) VALUES ('s1', 'https://s1.test/');
+     INSERT INTO archon_crawled_pages (url, chunk_number, content, source_id, embedding_384, embedding_dimension)
+     VALUES ('https://s1.test/a', 1, 'vacuum reclaims storage', 's1', '$(vec 1)', 384),
+            ('https://s1.test/a', 2, 'create an index concurrently', 's1', '$(vec 2)', 384),
+            ('https://s1.test/a', 3, 'the planner chooses a join order', 's1', '$(vec 3)', 384)"
+assert_eq "$(sql "SELECT count(embedding_384_bits) FROM archon_crawled_pages")" "3" "rows written with their bits"
+assert_eq "$(sql "SELECT string_agg(chunk_number::text, ' ' ORDER BY similarity DESC)
+                  FROM match_archon_crawled_pages_multi('$(vec 2)', 384, 1)")" "2" "array variant: quantised search"
+
+sql "RESET pgkb.embedding_backend"
+assert_eq "$(sql "SELECT pgkb.enable_pgvector()")" "pgvector" "enable_pgvector converts the database"
+assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('archon_crawled_pages'::regclass,
+                  'archon_code_examples'::regclass) AND attname LIKE '%_bits' AND NOT attisdropped")" "0" "... the bits columns are gone"
+assert_eq "$(sql "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                  WHERE attrelid = 'archon_crawled_pages'::regclass AND attname = 'embedding_384'")" "vector(384)" "... vector(n) columns"
+assert_eq "$(sql "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'")" "10" "... HNSW indexes"
+assert_eq "$(sql "SELECT string_agg(chunk_number::text, ' ' ORDER BY similarity DESC)
+                  FROM match_archon_crawled_pages_multi(pgkb.to_embedding('$(vec 3)'), 384, 1)")" "3" \
+	"... and the search functions rank with pgvector, the vectors kept"
+finish
