@@ -27,18 +27,24 @@
 -- HNSW index does this job in that variant, and a generated column would block the column type change.
 
 -- The quantised planes of a vector (6 x cardinality(v) bits). One pass writes a letter per element, A (x < -2t)
--- to G (x > 2t) with D for zero; translate() turns the letters into each plane. Measured ~3x faster than one
--- string_agg over (plane, element) pairs, which sorts 6N rows: this runs on every write of a vector.
+-- to G (x > 2t) with D for zero; translate() turns the letters into each plane. This runs on every write of a
+-- vector: measured ~2x faster than the same as one SQL statement (whose nested subqueries plan badly) and several
+-- times faster than one string_agg over (plane, element) pairs, which sorts 6N rows.
 CREATE OR REPLACE FUNCTION pgkb.embedding_bits(v real[]) RETURNS varbit
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	SELECT (translate(s, 'ABCDEFG', '0000111') || translate(s, 'ABCDEFG', '1110000') ||
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+	t float8;
+	s text;
+BEGIN
+	SELECT avg(abs(e)) FILTER (WHERE e <> 0) INTO t FROM unnest(v) AS e;
+	s := array_to_string(ARRAY(
+		SELECT CASE WHEN x < -2 * t THEN 'A' WHEN x < -t THEN 'B' WHEN x < 0 THEN 'C' WHEN x = 0 THEN 'D'
+		            WHEN x <= t THEN 'E' WHEN x <= 2 * t THEN 'F' ELSE 'G' END
+		  FROM unnest(v) AS x), '');
+	RETURN (translate(s, 'ABCDEFG', '0000111') || translate(s, 'ABCDEFG', '1110000') ||
 	        translate(s, 'ABCDEFG', '0000011') || translate(s, 'ABCDEFG', '1100000') ||
-	        translate(s, 'ABCDEFG', '0000001') || translate(s, 'ABCDEFG', '1000000'))::varbit
-	  FROM (SELECT array_to_string(ARRAY(
-	                   SELECT CASE WHEN x < -2 * t THEN 'A' WHEN x < -t THEN 'B' WHEN x < 0 THEN 'C' WHEN x = 0 THEN 'D'
-	                               WHEN x <= t THEN 'E' WHEN x <= 2 * t THEN 'F' ELSE 'G' END
-	                     FROM unnest(v) AS x), '') AS s
-	          FROM (SELECT avg(abs(e)) FILTER (WHERE e <> 0) AS t FROM unnest(v) AS e) m) l
+	        translate(s, 'ABCDEFG', '0000001') || translate(s, 'ABCDEFG', '1000000'))::varbit;
+END;
 $$;
 
 -- A query's mask over a row's planes: set on the planes that agree in sign with q (a row's x > 0 planes where q > 0,
