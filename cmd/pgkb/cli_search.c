@@ -13,7 +13,6 @@
 #include "lib/embed/embed_builtin.h"
 #include "lib/embed/embed_wire.h"
 #include "lib/util/mem.h"
-#include "lib/text/utf8.h"
 #include "lib/embed/vecfmt.h"
 
 #define SEARCH_SNIPPET_BYTES 240
