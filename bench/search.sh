@@ -8,7 +8,10 @@
 #     of tests/integration/embed_server.py, of each chunk's content and of each query);
 #   - `pgkb search` end to end (process start, embedding, query, printing), beside `pgkb search --keyword-only`;
 #   - the growth with the corpus: the chunks copied under more sources (new URLs, same content and vectors) to
-#     about 50k and 100k rows, the SQL function timed again at each size.
+#     about 50k and 100k rows, the SQL function timed again at each size;
+#   - the write cost of the quantised companions (schema 090's trigger): the docs' chunks inserted into a copy of
+#     the table with and without the trigger.
+# Every section prints the load average: the figures are only comparable within one run.
 # usage: bench/search.sh   env: PGKB_BIN_DIR (a built tree; default: builds build-release), QUERIES (250),
 #        SIZES (copies of the docs at each growth step: "6 13"), RECALL_QUERIES (QUERIES)
 . "$(dirname "$0")/lib.sh"
@@ -97,6 +100,7 @@ report() { # LABEL...: p50/p95 of each
 		               ' ms   p95 ' || lpad(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1)::text, 7) ||
 		               ' ms   (' || count(*) || ' queries)' FROM bench_t WHERE label = '$l'"
 	done
+	echo "   (load $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 size_step() { # NAME: times the hybrid function (builtin, 384), its keyword-only call and the vector ranking alone
 	time_sql "$1 hybrid (builtin 384)" "hybrid_search_archon_crawled_pages_multi(r.v384, 384, r.q, 10)"
@@ -139,7 +143,29 @@ e2e "pgkb search" -k 10
 e2e "pgkb search --keyword-only" -k 10 --keyword-only
 report "pgkb search" "pgkb search --keyword-only"
 
-# --- growth: the docs' chunks copied under more sources (new URLs; content, vectors and bits as the original)
+# --- write cost: the chunks inserted into a copy of the table (same columns and indexes), without and with the
+# trigger that computes the quantised companions (the companions left NULL so it computes them)
+sql -c "CREATE TABLE bench_w (LIKE archon_crawled_pages INCLUDING DEFAULTS INCLUDING INDEXES)"
+write_ms() { # the INSERT ... SELECT of every chunk with a vector, in ms
+	sql -c "TRUNCATE bench_w" >/dev/null
+	local a b; a=$(date +%s%N)
+	sql -c "INSERT INTO bench_w (url, chunk_number, content, metadata, source_id, embedding_384, embedding_model,
+	                             embedding_dimension)
+	          SELECT url, chunk_number, content, metadata, source_id, embedding_384, embedding_model, embedding_dimension
+	            FROM archon_crawled_pages"
+	b=$(date +%s%N)
+	echo $(( (b - a) / 1000000 ))
+}
+w0=$(write_ms)
+sql -c "CREATE TRIGGER embedding_quant BEFORE INSERT ON bench_w FOR EACH ROW
+        EXECUTE FUNCTION pgkb.archon_crawled_pages_embedding_quant()"
+w1=$(write_ms)
+echo "== write cost, $rows chunks: INSERT without the companions $w0 ms, with them (trigger) $w1 ms" \
+	"($(awk -v a="$w0" -v b="$w1" -v n="$rows" 'BEGIN{printf "%.2f", (b-a)/n}') ms a row); load $(cut -d' ' -f1-3 /proc/loadavg)"
+sql -c "DROP TABLE bench_w"
+
+# --- growth: the docs' chunks copied under more sources (new URLs; content, vectors and their companions as the
+# original: the trigger keeps companions a writer passes)
 src=$(sql -c "SELECT source_id FROM archon_sources LIMIT 1")
 have=1
 for copies in $SIZES; do
@@ -148,7 +174,8 @@ for copies in $SIZES; do
 	        INSERT INTO archon_crawled_pages (url, chunk_number, content, metadata, source_id, embedding_384,
 	                                          embedding_model, embedding_dimension)
 	          SELECT 'https://copy' || n || '.test/' || c.url, c.chunk_number, c.content, c.metadata, 'copy' || n,
-	                 c.embedding_384, c.embedding_model, c.embedding_dimension
+	                 c.embedding_384, c.embedding_model, c.embedding_dimension, c.embedding_384_sign,
+	                 c.embedding_384_code, c.embedding_384_scale, c.embedding_384_norm
 	            FROM archon_crawled_pages c, generate_series($have, $copies - 1) n WHERE c.source_id = '$src'"
 	sql -c "VACUUM ANALYZE archon_crawled_pages"
 	have=$copies
@@ -156,5 +183,5 @@ for copies in $SIZES; do
 	echo "== SQL search function, $rows chunks (the docs x $copies)"
 	size_step "x$copies ${rows}"
 done
-echo "table size: $(sql -c "SELECT pg_size_pretty(pg_table_size('archon_crawled_pages'))"), bits index (384):" \
-	"$(sql -c "SELECT pg_size_pretty(pg_relation_size('idx_archon_crawled_pages_embedding_384_bits'))")"
+echo "table size: $(sql -c "SELECT pg_size_pretty(pg_table_size('archon_crawled_pages'))"), stage 1's index (384):" \
+	"$(sql -c "SELECT pg_size_pretty(pg_relation_size('idx_archon_crawled_pages_embedding_384_quant'))")"

@@ -295,6 +295,19 @@ int cli_search(struct cli *c, int argc, char **argv)
 		free(vec);
 		return 1;
 	}
+	/* Rank only vectors of the configured model (schema 090's pgkb.search_model): another model's vectors of
+	 * the same dimension are in another space, and a search with none in scope warns instead of answering from
+	 * the keyword side in silence. */
+	if (vec) {
+		const char *model[1] = {embed_provider_parse(c->cfg.embed_provider) == EMBED_PROVIDER_BUILTIN
+		                            ? EMBED_BUILTIN_MODEL : c->cfg.embed_model};
+		PGresult *sr = cli_exec(c, "search", "SELECT set_config('pgkb.search_model', $1, false)", 1, model);
+		if (!sr) {
+			free(vec);
+			return 1;
+		}
+		PQclear(sr);
+	}
 	bool pages = !code && !chunks;
 	/* pages: ask for SEARCH_PAGE_FANOUT chunks per page wanted, so pages with several good chunks still leave
 	 * room for k distinct pages */
