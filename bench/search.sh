@@ -172,10 +172,11 @@ for copies in $SIZES; do
 	sql -c "INSERT INTO archon_sources (source_id, source_url)
 	          SELECT 'copy' || n, 'https://copy' || n || '.test/' FROM generate_series($have, $copies - 1) n;
 	        INSERT INTO archon_crawled_pages (url, chunk_number, content, metadata, source_id, embedding_384,
-	                                          embedding_model, embedding_dimension)
+	                                          embedding_model, embedding_dimension, embedding_384_code,
+	                                          embedding_384_scale, embedding_384_norm)
 	          SELECT 'https://copy' || n || '.test/' || c.url, c.chunk_number, c.content, c.metadata, 'copy' || n,
-	                 c.embedding_384, c.embedding_model, c.embedding_dimension, c.embedding_384_sign,
-	                 c.embedding_384_code, c.embedding_384_scale, c.embedding_384_norm
+	                 c.embedding_384, c.embedding_model, c.embedding_dimension, c.embedding_384_code,
+	                 c.embedding_384_scale, c.embedding_384_norm
 	            FROM archon_crawled_pages c, generate_series($have, $copies - 1) n WHERE c.source_id = '$src'"
 	sql -c "VACUUM ANALYZE archon_crawled_pages"
 	have=$copies

@@ -3,9 +3,8 @@
 --
 -- The exact scan of 012 computes pgkb.cosine_similarity in SQL for every row in scope (~60 µs a row at 384
 -- dimensions: ~0.5 s on the 8,230 chunks of the PostgreSQL docs). Here every real[] embedding column
--- embedding_N gets four companions, written by a trigger in the same INSERT or UPDATE as the vector (so every
+-- embedding_N gets three companions, written by a trigger in the same INSERT or UPDATE as the vector (so every
 -- writer, Archon's own included, fills them; no second pass over the rows):
---   embedding_N_sign   varbit(N)    the signs (x > 0), the short code of stage 1
 --   embedding_N_code   varbit(6N)   each element as one of seven levels -3..3 (t = mean |x| over the non-zero
 --                                   elements: x in (0, t] is 1, (t, 2t] is 2, beyond is 3; zero stays 0), stored
 --                                   as six thermometer planes: plane k (0..5) holds level + 3 > k
@@ -13,17 +12,20 @@
 --   embedding_N_norm   real         |x|, so the exact similarity needs only the query's non-zero elements
 -- A search (pgkb.vector_topk_sql, replaced here) then runs three stages:
 --   1. every row in scope, from a covering index (index-only: the heap with its text and TOASTed vectors is not
---      read): an estimate of the dot product from the signs, the query's elements weighted in two bands of
---      their magnitude, two XOR/AND/bit_count per row on N bits; keeps K1 = max(1000, 10 x count);
---   2. those, from their codes: the query's magnitudes in four bands against the row's levels (x XOR the query's
---      negative planes, then one AND/bit_count per band), times the row's scale; keeps K2 = max(100, 2 x count);
+--      read): code XOR the query's negative elements, AND a mask that takes, per element, the planes around
+--      the middle that match the query's magnitude band of three (band 1: sign(x); band 2: level clipped to
+--      +-2; band 3: the level), one bit_count; times the row's scale; keeps K1 = max(300, 3 x count);
+--   2. those: the query's magnitudes in four bands against the row's full levels (one AND/bit_count per band),
+--      times the row's scale; keeps K2 = max(100, 2 x count);
 --   3. those, exactly: the dot product over the query's non-zero elements (pgkb.embedding_dot) over the stored
 --      norms; that is the cosine similarity the functions return.
--- Why these (bench/search.sh, docs/benchmarks.md): a varbit operation costs about the same whatever its length up
--- to a few hundred bytes, and per-row function calls dominate, so stage 1 works on the N sign bits only (about
--- 4x cheaper per row than the six planes); the exact re-rank in SQL costs ~100 µs a row over all N elements, so it
--- runs on K2 rows and only over the query's non-zero elements (the builtin embedder's queries have 15-50).
--- Stage 2 over the planes keeps the exact ranking's top 10 in its best 100 for ~0.97 of the docs' queries.
+-- Why these, measured (bench/search.sh, docs/benchmarks.md): per-row function calls and the width of what a
+-- stage carries through its sort dominate, so stage 1 is three calls and keeps few rows (carrying the code to
+-- stage 2 is cheaper than fetching it again, and a sort keeping 1000 such rows cost 2-3x one keeping 300); the
+-- exact re-rank in SQL costs ~100 µs a row (the vector is TOASTed), so it runs on K2 rows only, over the
+-- query's non-zero elements (the builtin embedder's queries have 15-50). On the docs, stages 1 and 2 keep the
+-- exact ranking's top 10 in their best 100 for ~0.97 of the queries (three levels of the query's magnitude in
+-- stage 1 instead of its signs alone: K1 300 instead of 1000 for that recall).
 --
 -- Scope: vectors of two models are never ranked together. Each dimension has its own column; within one, the
 -- setting pgkb.search_model (pgkb search sets it from its configuration) restricts the ranking to rows of that
@@ -34,8 +36,7 @@
 
 -- The companions of a vector. plpgsql over unnest: ~0.3 ms a row of 384 elements on a quiet core (one pass for
 -- t and the norm, one width_bucket per element; translate() turns the level digits into each plane).
-CREATE OR REPLACE FUNCTION pgkb.embedding_quantize(v real[],
-	OUT sign varbit, OUT code varbit, OUT scale real, OUT norm real)
+CREATE OR REPLACE FUNCTION pgkb.embedding_quantize(v real[], OUT code varbit, OUT scale real, OUT norm real)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
 	t float8;
@@ -52,7 +53,6 @@ BEGIN
 		s := array_to_string(ARRAY(SELECT width_bucket(x::float8, ARRAY[-2 * t, -t, 0, 1e-300, t, 2 * t])
 		                             FROM unnest(v) AS x), '');
 	END IF;
-	sign := translate(s, '0123456', '0000111')::varbit;
 	code := (translate(s, '0123456', '0111111') || translate(s, '0123456', '0011111') ||
 	         translate(s, '0123456', '0001111') || translate(s, '0123456', '0000111') ||
 	         translate(s, '0123456', '0000011') || translate(s, '0123456', '0000001'))::varbit;
@@ -61,17 +61,16 @@ BEGIN
 END;
 $$;
 
--- A query's masks, computed once per search:
---   sneg, sall, shigh (N bits): its negative elements; its non-zero ones; those of at least 1/3 of its largest
---     magnitude. Stage 1's estimate, 2 * bit_count((sign # sneg) & sall) - nall + the same for shigh, is the sum
---     over those elements of sign(q) * sign(x), the larger ones counted twice.
---   neg (6N bits): the negative elements on every plane; tiers[1..4] (6N bits): every plane of the elements
---     whose magnitude reaches band k of four. bit_count((code # neg) & tiers[k]) summed over k is the sum of
---     band(q) * (level(x) * sign(q) + 3); toff removes the constant 3 * sum of the bands.
+-- A query's masks, computed once per search (6N bits each, plane-major like the codes):
+--   neg: the query's negative elements on every plane (code # neg flips a row's levels where q < 0);
+--   sel: per element, the planes k with 3 - b <= k <= 2 + b, b its magnitude band of three (ceil(3|q|/max|q|));
+--     bit_count((code # neg) & sel) is the sum of sign(q) * clip(level, -b, b) + b; soff is the sum of b;
+--   tiers[1..4]: every plane of the elements whose band of four reaches k; summed over k, bit_count((code # neg)
+--     & tiers[k]) is the sum of band4(q) * (sign(q) * level + 3); toff is 3 * the sum of the bands;
 --   idx, w: the non-zero elements (positions, values) for the exact dot product.
 CREATE OR REPLACE FUNCTION pgkb.embedding_query_masks(q real[],
-	OUT sneg varbit, OUT sall varbit, OUT shigh varbit, OUT nall integer, OUT nhigh integer,
-	OUT neg varbit, OUT tiers varbit[], OUT toff integer, OUT idx integer[], OUT w float8[])
+	OUT neg varbit, OUT sel varbit, OUT soff integer, OUT tiers varbit[], OUT toff integer,
+	OUT idx integer[], OUT w float8[])
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 -- plpgsql, not sql: its statements' plans are kept for the session
 DECLARE
@@ -85,17 +84,15 @@ BEGIN
 	SELECT string_agg(CASE WHEN x < 0 THEN '1' ELSE '0' END, '' ORDER BY i),
 	       string_agg(ceil(abs(x) / m * 3)::int::text, '' ORDER BY i),
 	       string_agg(ceil(abs(x) / m * 4)::int::text, '' ORDER BY i),
+	       sum(ceil(abs(x) / m * 3))::int,
 	       3 * sum(ceil(abs(x) / m * 4))::int,
 	       array_agg(i::int ORDER BY i) FILTER (WHERE x <> 0),
 	       array_agg(x::float8 ORDER BY i) FILTER (WHERE x <> 0)
-	  INTO n, b3, b4, toff, idx, w
+	  INTO n, b3, b4, soff, toff, idx, w
 	  FROM unnest(q) WITH ORDINALITY AS u(x, i);
-	sneg := n::varbit;
-	sall := translate(b3, '0123', '0111')::varbit;
-	shigh := translate(b3, '0123', '0011')::varbit;
-	nall := bit_count(sall);
-	nhigh := bit_count(shigh);
 	neg := repeat(n, 6)::varbit;
+	sel := (translate(b3, '0123', '0001') || translate(b3, '0123', '0011') || translate(b3, '0123', '0111') ||
+	        translate(b3, '0123', '0111') || translate(b3, '0123', '0011') || translate(b3, '0123', '0001'))::varbit;
 	tiers := ARRAY[repeat(translate(b4, '01234', '01111'), 6)::varbit, repeat(translate(b4, '01234', '00111'), 6)::varbit,
 	               repeat(translate(b4, '01234', '00011'), 6)::varbit, repeat(translate(b4, '01234', '00001'), 6)::varbit];
 	idx := coalesce(idx, '{}');
@@ -125,13 +122,11 @@ BEGIN
 	FOREACH d IN ARRAY pgkb.embedding_dimensions() LOOP
 		body := body || format($b$
 	IF NEW.embedding_%1$s IS NULL THEN
-		NEW.embedding_%1$s_sign := NULL; NEW.embedding_%1$s_code := NULL;
-		NEW.embedding_%1$s_scale := NULL; NEW.embedding_%1$s_norm := NULL;
+		NEW.embedding_%1$s_code := NULL; NEW.embedding_%1$s_scale := NULL; NEW.embedding_%1$s_norm := NULL;
 	ELSIF NEW.embedding_%1$s_code IS NULL
 	      OR (TG_OP = 'UPDATE' AND NEW.embedding_%1$s IS DISTINCT FROM OLD.embedding_%1$s
 	          AND NEW.embedding_%1$s_code IS NOT DISTINCT FROM OLD.embedding_%1$s_code) THEN
-		SELECT q.sign, q.code, q.scale, q.norm
-		  INTO NEW.embedding_%1$s_sign, NEW.embedding_%1$s_code, NEW.embedding_%1$s_scale, NEW.embedding_%1$s_norm
+		SELECT q.code, q.scale, q.norm INTO NEW.embedding_%1$s_code, NEW.embedding_%1$s_scale, NEW.embedding_%1$s_norm
 		  FROM pgkb.embedding_quantize(NEW.embedding_%1$s) q;
 	END IF;$b$, d);
 	END LOOP;
@@ -163,8 +158,7 @@ BEGIN
 		sets := '{}';
 		cols := '';
 		FOREACH d IN ARRAY pgkb.embedding_dimensions() LOOP
-			adds := adds || format('ADD COLUMN IF NOT EXISTS embedding_%1$s_sign varbit, '
-			                       'ADD COLUMN IF NOT EXISTS embedding_%1$s_code varbit, '
+			adds := adds || format('ADD COLUMN IF NOT EXISTS embedding_%1$s_code varbit, '
 			                       'ADD COLUMN IF NOT EXISTS embedding_%1$s_scale real, '
 			                       'ADD COLUMN IF NOT EXISTS embedding_%1$s_norm real', d);
 			sets := sets || format('embedding_%1$s = embedding_%1$s', d);
@@ -179,12 +173,13 @@ BEGIN
 		FOREACH d IN ARRAY pgkb.embedding_dimensions() LOOP
 			EXECUTE format('UPDATE public.%1$I SET embedding_%2$s = embedding_%2$s'
 			               ' WHERE embedding_%2$s IS NOT NULL AND embedding_%2$s_code IS NULL', tbl, d);
-			-- Stage 1's index: an index-only scan reads the signs, scale and model; the codes ride along where
-			-- they fit an index tuple (6N/8 bytes: up to 1536 dimensions), else stage 2 reads them from the heap.
-			EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON public.%I (source_id) INCLUDE (id, embedding_model,'
-			               ' embedding_%s_scale, embedding_%s_sign%s) WHERE embedding_%s_sign IS NOT NULL',
-			               'idx_' || tbl || '_embedding_' || d || '_quant', tbl, d, d,
-			               CASE WHEN d <= 1536 THEN format(', embedding_%s_code', d) ELSE '' END, d);
+			-- Stage 1's covering index, where the code fits an index tuple (6N/8 bytes: up to 1536 dimensions;
+			-- 3072 reads the heap)
+			IF d <= 1536 THEN
+				EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON public.%I (source_id) INCLUDE (id, embedding_model,'
+				               ' embedding_%s_scale, embedding_%s_code) WHERE embedding_%s_code IS NOT NULL',
+				               'idx_' || tbl || '_embedding_' || d || '_quant', tbl, d, d, d);
+			END IF;
 		END LOOP;
 	END LOOP;
 END;
@@ -201,8 +196,8 @@ BEGIN
 		EXECUTE format('DROP TRIGGER IF EXISTS embedding_quant ON public.%I', tbl);
 		EXECUTE format('DROP FUNCTION IF EXISTS pgkb.%I()', tbl || '_embedding_quant');
 		FOREACH d IN ARRAY pgkb.embedding_dimensions() LOOP
-			EXECUTE format('ALTER TABLE public.%1$I DROP COLUMN IF EXISTS embedding_%2$s_sign,'
-			               ' DROP COLUMN IF EXISTS embedding_%2$s_code, DROP COLUMN IF EXISTS embedding_%2$s_scale,'
+			EXECUTE format('ALTER TABLE public.%1$I DROP COLUMN IF EXISTS embedding_%2$s_code,'
+			               ' DROP COLUMN IF EXISTS embedding_%2$s_scale,'
 			               ' DROP COLUMN IF EXISTS embedding_%2$s_norm', tbl, d);
 		END LOOP;
 	END LOOP;
@@ -251,13 +246,12 @@ BEGIN
 			          FROM (SELECT s0.id, s0.sc, s0.code # (SELECT m.neg FROM m) AS x
 			                  FROM (SELECT c.id, c.%1$I_scale AS sc, c.%1$I_code AS code
 			                          FROM public.%2$I c
-			                         WHERE c.%1$I_sign IS NOT NULL AND ($3 = '{}'::jsonb OR c.metadata @> $3)
+			                         WHERE c.%1$I_code IS NOT NULL AND ($3 = '{}'::jsonb OR c.metadata @> $3)
 			                           AND ($4 IS NULL OR c.source_id = $4)
 			                           AND (%3$s IS NULL OR c.embedding_model = %3$s)
-			                         ORDER BY (2 * bit_count((c.%1$I_sign # (SELECT m.sneg FROM m)) & (SELECT m.sall FROM m))
-			                                   + 2 * bit_count((c.%1$I_sign # (SELECT m.sneg FROM m)) & (SELECT m.shigh FROM m))
-			                                   - (SELECT m.nall + m.nhigh FROM m)) * c.%1$I_scale DESC, c.id
-			                         LIMIT greatest(1000, $2 * 10)) s0
+			                         ORDER BY (bit_count((c.%1$I_code # (SELECT m.neg FROM m)) & (SELECT m.sel FROM m))
+			                                   - (SELECT m.soff FROM m)) * c.%1$I_scale DESC, c.id
+			                         LIMIT greatest(300, $2 * 3)) s0
 			                OFFSET 0) s1
 			         ORDER BY (bit_count(s1.x & (SELECT m.tiers[1] FROM m)) + bit_count(s1.x & (SELECT m.tiers[2] FROM m))
 			                   + bit_count(s1.x & (SELECT m.tiers[3] FROM m)) + bit_count(s1.x & (SELECT m.tiers[4] FROM m))

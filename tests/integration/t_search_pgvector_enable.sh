@@ -51,7 +51,7 @@ assert_eq "$(sql "SELECT string_agg(chunk_number::text, ' ' ORDER BY similarity 
 sql "RESET pgkb.embedding_backend"
 assert_eq "$(sql "SELECT pgkb.enable_pgvector()")" "pgvector" "enable_pgvector converts the database"
 assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('archon_crawled_pages'::regclass,
-                  'archon_code_examples'::regclass) AND attname ~ '_(sign|code|scale|norm)$' AND NOT attisdropped")" "0" \
+                  'archon_code_examples'::regclass) AND attname ~ '_(code|scale|norm)$' AND NOT attisdropped")" "0" \
 	"... the companion columns are gone"
 assert_eq "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname = 'embedding_quant'")" "0" "... and their trigger"
 assert_eq "$(sql "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
@@ -61,7 +61,7 @@ assert_eq "$(sql "SELECT string_agg(chunk_number::text, ' ' ORDER BY similarity 
                   FROM match_archon_crawled_pages_multi(pgkb.to_embedding('$(vec 3)'), 384, 1)")" "3" \
 	"... and the search functions rank with pgvector, the vectors kept"
 sql "INSERT INTO archon_crawled_pages (url, chunk_number, content, source_id, embedding_384, embedding_dimension, embedding_model)
-     VALUES ('https://s1.test/b', 1, 'the same vector, another model', 's1', '$(vec 3)', 384, 'm2')" >/dev/null
+     VALUES ('https://s1.test/b', 1, 'the same vector, another model', 's1', '$(vec 3)'::real[], 384, 'm2')" >/dev/null
 in_scope() { # MODEL: the models of the top 2 for vec 3
 	sql "SET pgkb.search_model = '$1'" >/dev/null
 	sql "SELECT string_agg(c.embedding_model, ' ' ORDER BY c.embedding_model) FROM match_archon_crawled_pages_multi(

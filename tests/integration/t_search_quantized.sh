@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real[] variant's quantised search (schema 090): the companions (signs, code, scale, norm) are filled in the
+# The real[] variant's quantised search (schema 090): the companions (code, scale, norm) are filled in the
 # same write as the vector (by the ingest worker's write with builtin vectors, and by the embed worker against the
 # remote stand-in), the three-stage search returns the exact path's top results on a fixed set of vectors, filters
 # hold, the scope rules (pgkb.search_model; a warning when no vector is in scope) hold in SQL and in pgkb search,
@@ -9,15 +9,15 @@ pg_start
 migrate
 assert_eq "$(sql "SELECT pgkb.embedding_backend()")" "array" "array variant (no pgvector here)"
 assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('archon_crawled_pages'::regclass,
-                  'archon_code_examples'::regclass) AND attname ~ '^embedding_[0-9]+_(sign|code|scale|norm)$'")" "40" \
-	"four companions per table and dimension"
+                  'archon_code_examples'::regclass) AND attname ~ '^embedding_[0-9]+_(code|scale|norm)$'")" "30" \
+	"three companions per table and dimension"
 assert_eq "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname = 'embedding_quant'")" "2" "their trigger on both tables"
 
 # --- the quantisation itself: levels -3..3 with t = mean |x| of the non-zeros (0.9 here): 0.5 -> 1, -0.1 -> -1,
 # 0 -> 0, 2 -> 3, -1 -> -2; six thermometer planes of level + 3 > k
-assert_eq "$(sql "SELECT sign::text || ' ' || code::text || ' ' || round(norm::numeric, 4) || ' ' || round((scale * norm)::numeric, 4)
+assert_eq "$(sql "SELECT code::text || ' ' || round(norm::numeric, 4) || ' ' || round((scale * norm)::numeric, 4)
                   FROM pgkb.embedding_quantize('{0.5,-0.1,0,2,-1}')")" \
-	"10010 111111111010110100100001000010 2.2935 0.9000" "embedding_quantize: signs, planes, norm, scale = t / norm"
+	"111111111010110100100001000010 2.2935 0.9000" "embedding_quantize: planes, norm, scale = t / norm"
 
 # --- a fixed set: 2000 dense Gaussian rows, 30 queries each near one row (the rest of its top 10 is as good as
 # random, the hard case for an estimate); the quantised ranking must give the exact ranking's top 10
@@ -46,8 +46,7 @@ sql "INSERT INTO archon_crawled_pages (url, chunk_number, content, metadata, sou
             jsonb_build_object('parity', n % 2), CASE WHEN n % 3 = 0 THEN 'fy' ELSE 'fx' END, v, 384 FROM rr"
 sql "VACUUM ANALYZE archon_crawled_pages"
 has_quant() { # TABLE WHERE: how many rows match and have the companions of their vector
-	sql "SELECT count(*) FROM $1 c, pgkb.embedding_quantize(c.embedding_384) q WHERE $2 AND c.embedding_384_sign = q.sign
-	       AND c.embedding_384_code = q.code AND c.embedding_384_scale = q.scale AND c.embedding_384_norm = q.norm"
+	sql "SELECT count(*) FROM $1 c, pgkb.embedding_quantize(c.embedding_384) q WHERE $2 AND c.embedding_384_code = q.code AND c.embedding_384_scale = q.scale AND c.embedding_384_norm = q.norm"
 }
 assert_eq "$(has_quant archon_crawled_pages true)" "2000" "every inserted row has its companions"
 exact() { # Q_EXPR FILTER SOURCE: the exact ranking's top 10 ids as an array expression
@@ -89,7 +88,7 @@ assert_eq "$(sql "SELECT count(*) FROM match_archon_crawled_pages_multi((SELECT 
                   JOIN archon_crawled_pages c USING (id) WHERE c.url = 'https://fx.test/2'")" "1" "... and the search sees the new vector"
 sql "UPDATE archon_crawled_pages SET embedding_384 = NULL, embedding_dimension = NULL WHERE url = 'https://fx.test/4'"
 assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE url = 'https://fx.test/4' AND embedding_384_code IS NULL
-                  AND embedding_384_sign IS NULL")" "1" "a vector set to NULL takes its companions along"
+                  AND embedding_384_norm IS NULL")" "1" "a vector set to NULL takes its companions along"
 
 # --- scope: pgkb.search_model restricts the ranking to one model's rows; none in scope is a WARNING
 sql "UPDATE archon_crawled_pages SET embedding_model = 'model-a' WHERE url LIKE 'https://f_.test/%'"
@@ -187,7 +186,7 @@ assert_match "$out" "WARNING:.*no chunks with embeddings of dimension 384 and mo
 # --- without the companions (dropped), the search functions scan exactly again and give the exact ranking
 sql "SELECT pgkb.drop_embedding_quant()" >/dev/null
 assert_eq "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid = 'archon_crawled_pages'::regclass
-                  AND attname ~ '^embedding_[0-9]+_(sign|code|scale|norm)$' AND NOT attisdropped")" \
+                  AND attname ~ '^embedding_[0-9]+_(code|scale|norm)$' AND NOT attisdropped")" \
 	"0" "drop_embedding_quant drops the columns"
 assert_eq "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname = 'embedding_quant'")" "0" "... and the trigger"
 assert_eq "$(sql "SELECT count(*) FROM q WHERE ARRAY(SELECT id FROM match_archon_crawled_pages_multi(q.v, 384, 10)) <> $(exact q.v "'{}'" NULL)")" \
