@@ -5,32 +5,10 @@
 # vector columns and marks the document ready, and that the search functions (match and hybrid, chunks and code
 # examples) rank as intended; then `pgkb search` against it. PGlite serves one connection at a time, so no
 # workers run here. Needs node and npm (CI: apt-get install nodejs npm); exits 77 (skipped) without them.
-# PGKB_PGLITE_DIR: where the npm packages are (installed there when missing; default ~/.cache/pgkb-pglite).
+# PGKB_PGLITE_DIR: where the npm packages are (see pglite.sh).
 . "$(dirname "$0")/lib.sh"
-
-skip() { echo "SKIPPED: $*"; rm -rf "$T_DIR"; trap - EXIT; exit 77; }
-command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are not installed (apt-get install nodejs npm)"
-PGLITE_DIR=${PGKB_PGLITE_DIR:-$HOME/.cache/pgkb-pglite}
-SERVER_JS=$PGLITE_DIR/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js
-if [ ! -f "$SERVER_JS" ] || [ ! -d "$PGLITE_DIR/node_modules/@electric-sql/pglite-pgvector" ]; then
-	mkdir -p "$PGLITE_DIR"
-	npm install --prefix "$PGLITE_DIR" --no-audit --no-fund @electric-sql/pglite-socket@0.2.17 @electric-sql/pglite-pgvector \
-		>"$T_DIR/npm.log" 2>&1 || skip "npm install of PGlite failed: $(tail -n 3 "$T_DIR/npm.log")"
-fi
-
-export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable
-# another test may take the free port before PGlite binds it: try a few
-for attempt in 1 2 3 4 5; do
-	export PGPORT=$(free_port)
-	(cd "$PGLITE_DIR" && exec node "$SERVER_JS" -p "$PGPORT" -e @electric-sql/pglite-pgvector:vector,pg_trgm) >"$T_DIR/pglite.log" 2>&1 &
-	pglite=$!
-	T_PIDS+=("$pglite")
-	deadline=$(( $(date +%s) + 60 ))
-	until grep -q "listening\|EADDRINUSE" "$T_DIR/pglite.log" || ! kill -0 "$pglite" 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.2; done
-	grep -q "listening" "$T_DIR/pglite.log" && break
-	kill "$pglite" 2>/dev/null; wait "$pglite" 2>/dev/null
-done
-grep -q "listening" "$T_DIR/pglite.log" || { fail "PGlite did not start: $(tail -n 3 "$T_DIR/pglite.log")"; finish; }
+. "$(dirname "$0")/pglite.sh"
+pglite_start
 
 migrate
 assert_eq "$(sql "SELECT pgkb.embedding_backend()")" "pgvector" "PGlite with pgvector: the pgvector variant"

@@ -5,6 +5,7 @@
 # embedder), then 20 questions whose answering page is known are asked; the page must be in the top 5 (pages view)
 # for most of them (hit rate printed). Exits 77 (skipped) without python3.11-doc.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/relevance.sh"
 DOCS=${PGKB_PY_DOCS:-/usr/share/doc/python3.11/html}
 MIN_HITS=${MIN_HITS:-16}
 if [ ! -f "$DOCS/library/argparse.html" ]; then
@@ -64,17 +65,6 @@ QUESTIONS=(
 	"create a virtual environment|library/venv\\.html|tutorial/venv\\.html"
 	"compute a SHA-256 hash of bytes|library/hashlib\\.html"
 )
-hits=0
-for qa in "${QUESTIONS[@]}"; do
-	q=${qa%%|*}; want=${qa#*|}
-	urls=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "$q" -k 5 2>&1 | sed -n 's/^    \(file:.*\|http.*\)$/\1/p')
-	if printf '%s\n' "$urls" | grep -Eq "/($want)\$"; then
-		hits=$((hits + 1)); echo "hit   $q"
-	else
-		echo "miss  $q -> $(printf '%s' "$urls" | sed 's|.*/py/||' | tr '\n' ' ')"
-	fi
-done
-echo "relevance: $hits of ${#QUESTIONS[@]} answering pages in the top 5 (Python docs, builtin embedder, hybrid search)"
-assert_ge "$hits" "$MIN_HITS" "the answering page is in the top 5 for most questions ($hits/${#QUESTIONS[@]})"
+relevance_check "$T_DIR/pgkb.yaml" "$MIN_HITS" "Python docs"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
 finish
