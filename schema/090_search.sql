@@ -16,7 +16,7 @@
 --      the middle that match the query's magnitude band of three (band 1: sign(x); band 2: level clipped to
 --      +-2; band 3: the level), one bit_count; times the row's scale; keeps K1 = max(300, 3 x count);
 --   2. those: the query's magnitudes in four bands against the row's full levels (one AND/bit_count per band),
---      times the row's scale; keeps K2 = max(100, 2 x count);
+--      times the row's scale; keeps K2 = max(100, count) (a hybrid search asks 4 x its match_count);
 --   3. those, exactly: the dot product over the query's non-zero elements (pgkb.embedding_dot) over the stored
 --      norms; that is the cosine similarity the functions return.
 -- Why these, measured (bench/search.sh, docs/benchmarks.md): per-row function calls and the width of what a
@@ -256,7 +256,7 @@ BEGIN
 			         ORDER BY (bit_count(s1.x & (SELECT m.tiers[1] FROM m)) + bit_count(s1.x & (SELECT m.tiers[2] FROM m))
 			                   + bit_count(s1.x & (SELECT m.tiers[3] FROM m)) + bit_count(s1.x & (SELECT m.tiers[4] FROM m))
 			                   - (SELECT m.toff FROM m)) * s1.sc DESC, s1.id
-			         LIMIT greatest(100, $2 * 2)) s2
+			         LIMIT greatest(100, $2)) s2
 			  JOIN public.%2$I c ON c.id = s2.id
 			 ORDER BY sim DESC NULLS LAST, c.id LIMIT $2$q$, col, tbl, model);
 		ranking := 'WITH m AS MATERIALIZED (SELECT * FROM pgkb.embedding_query_masks($1::real[])), r AS ('
