@@ -54,7 +54,7 @@ echo "corpus: $(sql -c "SELECT count(*) FROM archon_crawled_pages") chunks of $(
 # --- queries: page titles, a fixed sample; their builtin embeddings from `pgkb search --vector`
 sql -c "CREATE TABLE bench_q (n serial PRIMARY KEY, q text NOT NULL, v384 real[], v768 real[])"
 sql -c "SELECT DISTINCT regexp_replace(section_title, '^[A-Z0-9.]+\.\s+', '') FROM archon_page_metadata
-         WHERE section_title <> '' ORDER BY 1" | awk 'NR % 3 == 1' | head -n "$QUERIES" >"$B_DIR/queries"
+         WHERE section_title <> '' ORDER BY 1" | awk -v n="$QUERIES" 'NR % 3 == 1 && ++k <= n' >"$B_DIR/queries"
 while IFS= read -r q; do
 	printf '%s\t%s\n' "${q//\\/\\\\}" "$("${PGKB[@]}" search --vector -- "$q")"
 done <"$B_DIR/queries" | sql -c "COPY bench_q (q, v384) FROM STDIN"
