@@ -45,6 +45,16 @@ int cli_status_documents(struct cli *c);
 int cli_sources(struct cli *c, int argc, char **argv);
 int cli_source(struct cli *c, int argc, char **argv);
 
+/* pgkb reembed [--source ID] [--all] [--batch N] [--wait] (cli_reembed.c) */
+int cli_reembed(struct cli *c, int argc, char **argv);
+/* The vectors section of pgkb status: coverage per model and dimension, re-embeds under way (cli_reembed.c). */
+int cli_status_vectors(struct cli *c);
+/* Vector coverage of source (NULL: all) as a table: rows per table, model and dimension ("(none)": without a
+ * vector) and their share; -1 after printing an error (cli_reembed.c). */
+int cli_print_coverage(struct cli *c, const char *source);
+/* pgkb import sqlite FILE [--map builtin|MAPPING.yaml] … (cli_import.c) */
+int cli_import(struct cli *c, int argc, char **argv);
+
 /* pgkb wait JOB_ID… [--timeout DURATION] (cli_wait.c) */
 int cli_wait(struct cli *c, int argc, char **argv);
 /* Removes --wait and --timeout DURATION from argv (pgkb enqueue); -1 after printing why for a bad duration.

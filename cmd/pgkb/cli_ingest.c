@@ -8,16 +8,39 @@
 #include "cmd/pgkb/cli.h"
 #include "lib/util/mem.h"
 
+static void ingest_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: pgkb enqueue ingest [--source ID] PATH… [--wait [--timeout DURATION]]\n"
+	        "\n"
+	        "Ingests files, or every file under directories (which must lie under ingest.roots), into the\n"
+	        "source ID (default: one per directory). What a file is comes from its content, not its name:\n"
+	        "  text       HTML, XHTML, Markdown, plain text (.html .htm .xhtml .md .markdown .mdx .txt .text .rst)\n"
+	        "             within ingest.max_document_bytes\n"
+	        "  PDF        .pdf, text per page; chunks say which pages they span (page_start, page_end, page_url\n"
+	        "             FILE#page=N); within ingest.max_pdf_bytes; an encrypted PDF is skipped\n"
+	        "  documents  DOCX, ODT (.docx .odt), PPTX, ODP slides (.pptx .odp), EPUB chapters (.epub)\n"
+	        "             within ingest.max_office_bytes\n"
+	        "A directory walk lists files by these extensions, and files without one whose content is a PDF\n"
+	        "or a zip. PDF and office documents are extracted in a converter child bounded by\n"
+	        "ingest.converter_cpu, converter_memory and converter_timeout, and ingest.max_document_pages.\n");
+}
+
 int cli_enqueue_ingest(struct cli *c, int argc, char **argv)
 {
 	const char *source = NULL;
 	int first = 1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ingest_usage(stdout);
+			return 0;
+		}
 	if (argc > 3 && strcmp(argv[1], "--source") == 0) {
 		source = argv[2];
 		first = 3;
 	}
 	if (first >= argc) {
-		fprintf(stderr, "usage: pgkb enqueue ingest [--source ID] PATH… [--wait [--timeout DURATION]]\n");
+		ingest_usage(stderr);
 		return 2;
 	}
 	if (cli_connect(c) != 0)

@@ -117,7 +117,8 @@ int cli_status(struct cli *c, int argc, char **argv)
 	printf("\nDead jobs: %s%s\n", PQgetvalue(r, 0, 0),
 	       strcmp(PQgetvalue(r, 0, 0), "0") ? " (pgkb jobs --dead; pgkb retry ID)" : "");
 	PQclear(r);
-	if (cli_status_documents(c) != 0 || cli_status_crawls(c, 0) != 0 || cli_status_failures(c) != 0)
+	if (cli_status_documents(c) != 0 || cli_status_crawls(c, 0) != 0 || cli_status_vectors(c) != 0 ||
+	    cli_status_failures(c) != 0)
 		return 1;
 	return 0;
 }

@@ -62,6 +62,9 @@ static int source_show(struct cli *c, const char *id)
 	for (int j = 0; j < PQnfields(r); j++)
 		printf("%-18s %s\n", PQfname(r, j), PQgetvalue(r, 0, j));
 	PQclear(r);
+	printf("\nvectors (pgkb reembed --source %s brings rows of another model over):\n", id);
+	if (cli_print_coverage(c, id) != 0)
+		return 1;
 	/* the documents that need attention, with the reason (bounded: a source may hold a million) */
 	r = cli_exec(c, "source show",
 		"SELECT status, url, coalesce(error, '') AS error FROM pgkb.documents"

@@ -22,6 +22,8 @@ static const struct {
 	{"cancel", cli_cancel, "cancel ID                     remove a job; a running job's result is discarded"},
 	{"sources", cli_sources, "sources                       sources: documents by status, chunks, vectors, last crawl"},
 	{"source", cli_source, "source show|delete|set ID     one source; delete cancels its jobs, then removes it in batches"},
+	{"reembed", cli_reembed, "reembed [--source ID] [--all] [--wait]  re-embed rows of another model with the configured one"},
+	{"import", cli_import, "import sqlite FILE [--map M]    copy conversations and documents from SQLite (resumable)"},
 	{"search", cli_search, "search \"QUERY\" [-k N] [--source ID] [--code]  hybrid search of chunks (or code examples)"},
 };
 

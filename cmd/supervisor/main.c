@@ -55,17 +55,20 @@ static void arm_alarm(double seconds)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pgkb-supervisor [-c pgkb.yaml] [--check]\n"
+	fprintf(f, "usage: pgkb-supervisor [-c pgkb.yaml] [--check | --health live|ready]\n"
 	           "  -c, --config FILE  configuration file (default: $PGKB_CONFIG, else defaults + environment)\n"
 	           "      --check        validate the configuration, print it (secrets masked) and exit\n"
+	           "      --health WHAT  ask the running supervisor (supervisor.metrics_listen) /healthz (live) or\n"
+	           "                     /readyz (ready); exit 0 when healthy (for HEALTHCHECK and scripts)\n"
 	           "Signals: TERM/INT drain and exit, QUIT stop at once, HUP reload the configuration.\n");
 }
 
-static const char *config_path(int argc, char **argv, bool *check)
+static const char *config_path(int argc, char **argv, bool *check, const char **health)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 'k'},
+		{"health", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -78,6 +81,9 @@ static const char *config_path(int argc, char **argv, bool *check)
 			break;
 		case 'k':
 			*check = true;
+			break;
+		case 'H':
+			*health = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -165,7 +171,8 @@ static int shutdown_now(struct sup *s, sigset_t *waitmask)
 int main(int argc, char **argv)
 {
 	bool check = false;
-	const char *path = config_path(argc, argv, &check);
+	const char *health = NULL;
+	const char *path = config_path(argc, argv, &check, &health);
 	static struct sup s;
 	char *err = NULL;
 	log_setup("supervisor", LOG_INFO);
@@ -173,6 +180,11 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		free(err);
 		return 2;
+	}
+	if (health) {
+		int rc = sup_probe(&s.cfg, health);
+		cfg_free(&s.cfg);
+		return rc;
 	}
 	if (check) {
 		char *dump = cfg_dump(&s.cfg);
@@ -207,6 +219,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigdelset(&waitmask, sigs[i]);
 
+	if (!sup_check_pooler(&s.cfg))
+		return 2;
 	if (stats_init() != 0)
 		log_warn("no shared memory for the worker counters (%s): metrics will lack them", strerror(errno));
 	s.now = sup_clock();

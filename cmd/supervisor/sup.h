@@ -3,6 +3,7 @@
 #define PGKB_SUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -48,6 +49,18 @@ void sup_close_db(void);
 /* Body of the metrics child: serves GET /metrics on cfg.metrics_listen until SIGTERM. Returns the exit code
  * (2 when the address cannot be used: not respawned). */
 int sup_metrics_main(struct sup *s);
+/* /readyz: true when the database answers, has this binary's latest migration and the configured workers run;
+ * else false with a one-line reason in why. */
+struct pg_conninfo;
+bool sup_ready(const struct sup *s, const struct pg_conninfo *ci, char *why, size_t cap);
+/* At start: refuses (false, the reason logged) a database URL that goes through a pooler in transaction or
+ * statement mode, where LISTEN, prepared statements and session settings do not hold. True when the session
+ * is the client's own, or when the database cannot be reached now (the workers then wait for it). */
+bool sup_check_pooler(const struct cfg *cfg);
+/* Splits supervisor.metrics_listen, "host:port" or "[v6]:port", into host and port (heap strings); 0 or -1. */
+int sup_split_listen(const char *listen_addr, char **host, char **port);
+/* --health live|ready: asks the running supervisor's /healthz or /readyz; the exit code (0 healthy). */
+int sup_probe(const struct cfg *cfg, const char *what);
 /* Name of a child for logs: its worker kind, or "metrics". */
 const char *sup_child_name(const struct child *c);
 

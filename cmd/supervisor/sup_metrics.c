@@ -1,5 +1,5 @@
 /* Supervisor's metrics child: answers GET /metrics in Prometheus text with the shared counters and database
- * figures (blocking sockets with timeouts, one short-lived connection per scrape; no event loop). */
+ * figures, and the health probes /healthz and /readyz (sup_health.c) (blocking sockets with timeouts, one short-lived connection per scrape; no event loop). */
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -32,8 +32,7 @@ static void on_term(int sig)
 
 /* ---- the listening socket ---- */
 
-/* Splits "host:port" or "[v6]:port" into host and port (heap strings). Returns 0 or -1. */
-static int split_listen(const char *listen_addr, char **host, char **port)
+int sup_split_listen(const char *listen_addr, char **host, char **port)
 {
 	const char *colon = strrchr(listen_addr, ':');
 	if (!colon || colon == listen_addr)
@@ -54,7 +53,7 @@ static int metrics_listen(const char *listen_addr, bool *fatal)
 {
 	char *host = NULL, *port = NULL;
 	*fatal = true;
-	if (split_listen(listen_addr, &host, &port) != 0) {
+	if (sup_split_listen(listen_addr, &host, &port) != 0) {
 		log_error("metrics: bad listen address %s", listen_addr);
 		return -1;
 	}
@@ -247,6 +246,26 @@ static void put_scalar(struct buf *b, PGconn *c, const char *name, const char *h
 	PQclear(res);
 }
 
+/* Documents by status, every status with a line (0 when none): crawl and ingest progress on a dashboard. */
+static void put_documents(struct buf *b, PGconn *c)
+{
+	static const char *const statuses[] = {"queued", "fetched", "chunked", "embedded", "ready",
+	                                       "failed", "skipped", "gone"};
+	enum { NSTATUS = sizeof statuses / sizeof *statuses };
+	PGresult *res = db_query(c, "SELECT status, count(*) FROM pgkb.documents GROUP BY status");
+	if (!res)
+		return;
+	const char *counts[NSTATUS] = {0};
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int k = 0; k < NSTATUS; k++)
+			if (strcmp(PQgetvalue(res, i, 0), statuses[k]) == 0)
+				counts[k] = PQgetvalue(res, i, 1);
+	put_family(b, "pgkb_documents", "gauge", "Documents (pages, files, inline texts) by status.");
+	for (int k = 0; k < NSTATUS; k++)
+		buf_printf(b, "pgkb_documents{status=\"%s\"} %s\n", statuses[k], counts[k] ? counts[k] : "0");
+	PQclear(res);
+}
+
 /* Appends the database figures; returns 1 when the database answered, else 0. */
 static int put_database(struct buf *b, const struct pg_conninfo *ci)
 {
@@ -264,6 +283,13 @@ static int put_database(struct buf *b, const struct pg_conninfo *ci)
 		put_queue(b, res);
 		PQclear(res);
 	}
+	put_documents(b, c);
+	put_scalar(b, c, "pgkb_crawls_running", "Crawls still running (pgkb.crawls).",
+	           "SELECT count(*) FROM pgkb.crawls WHERE status = 'running'");
+	put_scalar(b, c, "pgkb_database_connections", "Connections to this database (pg_stat_activity).",
+	           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()");
+	put_scalar(b, c, "pgkb_database_max_connections", "The server's max_connections.",
+	           "SELECT current_setting('max_connections')::int");
 	put_scalar(b, c, "pgkb_jobs_table_dead_tuples", "Dead tuples in pgkb.jobs (pg_stat_user_tables.n_dead_tup).",
 	           "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'pgkb.jobs'::regclass");
 	put_scalar(b, c, "pgkb_oldest_transaction_seconds",
@@ -336,7 +362,14 @@ static int read_head(int fd, char *req, size_t cap)
 	return -1;
 }
 
-static void serve_one(int fd, const struct pg_conninfo *ci)
+/* True when path (its query string ignored) is p. */
+static bool path_is(const char *path, const char *p)
+{
+	size_t plen = strcspn(path, "?");
+	return plen == strlen(p) && strncmp(path, p, plen) == 0;
+}
+
+static void serve_one(int fd, struct sup *s, const struct pg_conninfo *ci)
 {
 	struct timeval tv = {METRICS_IO_TIMEOUT, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -351,12 +384,23 @@ static void serve_one(int fd, const struct pg_conninfo *ci)
 	}
 	bool head = strcmp(method, "HEAD") == 0;
 	if (strcmp(method, "GET") != 0 && !head) {
-		respond(fd, 405, "Method Not Allowed", "text/plain", "only GET /metrics\n", false);
+		respond(fd, 405, "Method Not Allowed", "text/plain", "only GET /metrics, /healthz or /readyz\n", false);
 		return;
 	}
-	size_t plen = strcspn(path, "?");
-	if (plen != strlen("/metrics") || strncmp(path, "/metrics", plen) != 0) {
-		respond(fd, 404, "Not Found", "text/plain", "not found: try /metrics\n", head);
+	if (path_is(path, "/healthz")) {
+		/* liveness: this process answers (a supervisor whose metrics child is gone is restarted by it) */
+		respond(fd, 200, "OK", "text/plain", "ok\n", head);
+		return;
+	}
+	if (path_is(path, "/readyz")) {
+		char why[512], body[560];
+		bool ready = sup_ready(s, ci, why, sizeof why);
+		snprintf(body, sizeof body, "%s\n", ready ? "ready" : why);
+		respond(fd, ready ? 200 : 503, ready ? "OK" : "Service Unavailable", "text/plain", body, head);
+		return;
+	}
+	if (!path_is(path, "/metrics")) {
+		respond(fd, 404, "Not Found", "text/plain", "not found: try /metrics, /healthz or /readyz\n", head);
 		return;
 	}
 	char *body = metrics_render(ci);
@@ -405,7 +449,7 @@ int sup_metrics_main(struct sup *s)
 			}
 			continue;
 		}
-		serve_one(fd, &ci);
+		serve_one(fd, s, &ci);
 		close(fd);
 	}
 	close(lfd);

@@ -27,6 +27,12 @@ struct cfg {
 	bool database_url_from_env; /* database_url came from DATABASE_URL or PGKB_DATABASE_URL, not the file */
 	int pool_size;              /* connections per worker process, besides the LISTEN one */
 	int64_t connect_timeout_ms; /* per connection attempt */
+	/* Worker sessions' server-side timeouts (0: off): every statement, a wait for a lock, an idle open
+	 * transaction; the statements that write a job's results get write_statement_timeout instead. */
+	int64_t statement_timeout_ms;
+	int64_t write_statement_timeout_ms;
+	int64_t lock_timeout_ms;
+	int64_t idle_in_transaction_timeout_ms;
 
 	/* log.* */
 	int log_level; /* enum log_level */
@@ -54,6 +60,17 @@ struct cfg {
 	int code_min_length; /* minimum code block length to become a code example */
 	int64_t gone_retention_ms; /* documents with status gone are deleted this long after their last change */
 	int64_t max_document_bytes;
+	/* documents (PDF, DOCX, PPTX, ODT, ODP, EPUB; lib/doc): their own size bounds, from disk and from the web,
+	 * and the bounds of the contained converter child each one is extracted in */
+	int64_t max_pdf_bytes;
+	int64_t max_office_bytes;       /* the zip containers: DOCX, PPTX, ODT, ODP, EPUB */
+	int max_document_pages;         /* PDF pages, slides or EPUB chapters extracted; the rest is dropped */
+	int64_t converter_cpu_ms;       /* RLIMIT_CPU of the converter (whole seconds) */
+	int64_t converter_memory_bytes; /* RLIMIT_AS of the converter */
+	int64_t converter_timeout_ms;   /* wall clock of one conversion */
+
+	/* memory.* */
+	int64_t memory_retention_ms; /* pgkb_memory sessions idle this long are deleted (0: only by expires_at) */
 
 	/* crawl.* */
 	char *user_agent;           /* must carry a contact URL */
@@ -89,6 +106,7 @@ struct cfg {
 	int64_t embed_timeout_ms;
 	int embed_requests_per_minute; /* 0 = unlimited */
 	int embed_tokens_per_minute;   /* 0 = unlimited */
+	bool embed_reembed_on_change;  /* embed workers start pgkb.reembed when rows carry another model (087) */
 };
 
 /* Fills *cfg with defaults, then the YAML file at path (NULL: no file), then environment overrides from envp

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/doc/doc_int.h"
+#include "lib/text/kbdoc.h"
 #include "lib/text/utf8.h"
 #include "lib/util/mem.h"
 
@@ -133,15 +134,8 @@ enum doc_status doc_extract(const char *data, size_t len, const struct doc_limit
 
 size_t doc_page_at(const struct doc_text *doc, size_t off)
 {
-	size_t lo = 0, hi = doc->npages; /* the last page whose start is <= off */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (doc->page_start[mid] <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo + 1;
+	struct kbdoc_pages pages = {doc->page_start, doc->npages, NULL}; /* the chunker's page lookup, the same rule */
+	return kbdoc_page_at(&pages, off);
 }
 
 const char *doc_format_name(enum doc_format f)

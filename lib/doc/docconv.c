@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -65,8 +66,14 @@ static void write_all(int fd, const char *p, size_t n)
 
 /* In the child: limits, then the conversion, then the record; _exit skips the parent's atexit handlers and
  * stdio buffers, and leaves its database connections to the parent. */
-static void child_main(int fd, docconv_fn fn, const char *data, size_t len, const struct doc_limits *lim)
+static void child_main(int fd, docconv_fn fn, const char *data, size_t len, const struct doc_limits *lim,
+                       pid_t parent)
 {
+	/* a worker killed outright (SIGKILL, OOM) takes its converters along instead of leaving them to spin up to
+	 * their CPU limit; the check after it covers a parent that died before the call */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -241,6 +248,7 @@ struct docconv *docconv_start_fn(struct ev_loop *loop, docconv_fn fn, const char
 	doc_limits_default(&c->lim);
 	c->cap = c->lim.max_output_bytes + c->lim.max_pages * 8 + 4 * DOCWIRE_META_MAX + 4096;
 	c->started = now_s();
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -252,7 +260,7 @@ struct docconv *docconv_start_fn(struct ev_loop *loop, docconv_fn fn, const char
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], fn, data, len, &c->lim);
+		child_main(fds[1], fn, data, len, &c->lim, parent);
 	}
 	close(fds[1]);
 	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);

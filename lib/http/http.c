@@ -192,6 +192,8 @@ static size_t xfer_write_cb(char *p, size_t size, size_t n, void *userdata)
 {
 	struct http_xfer *x = userdata;
 	size_t len = size * n, max = x->client->opts.max_body_bytes;
+	if (x->client->opts.max_body_for_type)
+		max = x->client->opts.max_body_for_type(x->hdr[HTTP_HDR_CONTENT_TYPE]);
 	if (x->body_cap) { /* keep a prefix; returning less than len ends the transfer (CURLE_WRITE_ERROR) */
 		size_t room = x->body_cap > x->body.len ? x->body_cap - x->body.len : 0;
 		buf_append(&x->body, p, len < room ? len : room);
@@ -202,6 +204,7 @@ static size_t xfer_write_cb(char *p, size_t size, size_t n, void *userdata)
 	}
 	if (max && (x->body.len > max || len > max - x->body.len)) {
 		x->too_large = true;
+		x->cap_used = max;
 		return 0;
 	}
 	buf_append(&x->body, p, len);
@@ -384,7 +387,8 @@ static char *xfer_outcome(struct http_xfer *x, CURLcode rc, bool cancelled, enum
 		return NULL;
 	if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		*kind = HTTP_ERR_TOO_LARGE;
-		return xasprintf("response body exceeds max_body_bytes (%zu bytes)", o->max_body_bytes);
+		return xasprintf("response body exceeds max_body_bytes (%zu bytes)",
+		                 x->too_large && x->cap_used ? x->cap_used : o->max_body_bytes);
 	}
 	if (x->refused && rc == CURLE_COULDNT_CONNECT) {
 		*kind = HTTP_ERR_PRIVATE;

@@ -19,6 +19,10 @@ struct http_client_opts {
 	long low_speed_bytes;       /* abort when fewer than this many bytes per second arrive ... */
 	long low_speed_secs;        /* ... for this many seconds in a row; 0 (either): off */
 	size_t max_body_bytes;      /* decoded body size cap, checked as data arrives; 0: unlimited */
+	/* non-NULL: the body cap of a response by its Content-Type (NULL when it has none), checked as data arrives
+	 * in place of max_body_bytes, which stays the cap an announced Content-Length is refused at (so it should be
+	 * the largest this returns): a crawl takes a PDF larger than an HTML page */
+	size_t (*max_body_for_type)(const char *content_type);
 	long max_redirects;         /* redirects followed; 0: none (a 3xx comes back as the response) */
 	bool allow_private;         /* allow loopback, private, link-local, ... targets (tests, intranets) */
 	/* NULL-terminated networks ("127.0.0.0/8", "::1/128", "10.1.2.3"; see addr_net_parse) whose non-public

@@ -27,6 +27,7 @@ struct http_xfer {
 	char *url;
 	bool cancel_mark; /* selected by the http_cancel_all in progress */
 	bool too_large;   /* the write callback refused data past max_body_bytes */
+	size_t cap_used;  /* the cap it refused them at (max_body_for_type's, or max_body_bytes) */
 	size_t body_cap;  /* the request's body_cap: data past it is dropped and the transfer ended */
 	bool truncated;   /* ... which happened */
 	long timeout_ms;  /* the total timeout this request runs under */

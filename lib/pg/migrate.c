@@ -21,24 +21,32 @@
 /* Any 64-bit key that other applications are unlikely to use: "pgkbmigr" in ASCII. */
 #define MIGRATE_LOCK_KEY "7029467564734998898"
 
+/* pgkb's own bookkeeping. archon_migrations belongs to Archon: its migration service lists as pending each file
+ * of its own without a row there, and pgkb's rows and columns in it broke that (issue 13). */
 static const char *const create_table_sql =
-	"CREATE TABLE IF NOT EXISTS archon_migrations ("
-	"  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
-	"  version text NOT NULL,"
-	"  migration_name text NOT NULL,"
-	"  checksum text NOT NULL,"
-	"  applied_at timestamptz NOT NULL DEFAULT now(),"
-	"  duration_ms integer NOT NULL DEFAULT 0,"
-	"  UNIQUE (version, migration_name))";
+	"CREATE SCHEMA IF NOT EXISTS pgkb;"
+	"CREATE TABLE IF NOT EXISTS pgkb.schema_migrations ("
+	"  version     text        NOT NULL,"
+	"  name        text        NOT NULL,"
+	"  checksum    text        NOT NULL,"
+	"  applied_at  timestamptz NOT NULL DEFAULT now(),"
+	"  duration_ms integer     NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (version, name))";
 
-/* An existing Archon database has its own archon_migrations (checksum varchar(32), no duration): widen it. */
-static const char *const upgrade_table_sql =
+/* Databases migrated before 088 recorded pgkb's migrations in archon_migrations (versions NNN with a checksum,
+ * beside Archon's 0.1.0 rows). The first run, while pgkb.schema_migrations is empty, moves them there;
+ * 088_archon.sql then gives archon_migrations Archon's own columns back. Dynamic SQL: the table may not exist. */
+static const char *const move_old_rows_sql =
 	"DO $$ BEGIN"
-	"  IF (SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
-	"        AND table_name = 'archon_migrations' AND column_name = 'checksum') <> 'text' THEN"
-	"    ALTER TABLE archon_migrations ALTER COLUMN checksum TYPE text;"
+	"  IF to_regclass('public.archon_migrations') IS NOT NULL"
+	"     AND NOT EXISTS (SELECT 1 FROM pgkb.schema_migrations) THEN"
+	"    EXECUTE $m$WITH old AS (DELETE FROM public.archon_migrations"
+	"                            WHERE version ~ '^[0-9]{3}$' AND checksum IS NOT NULL"
+	"                            RETURNING version, migration_name, checksum, applied_at)"
+	"               INSERT INTO pgkb.schema_migrations (version, name, checksum, applied_at)"
+	"               SELECT version, migration_name, checksum, coalesce(applied_at, now()) FROM old"
+	"               ON CONFLICT DO NOTHING$m$;"
 	"  END IF;"
-	"  ALTER TABLE archon_migrations ADD COLUMN IF NOT EXISTS duration_ms integer NOT NULL DEFAULT 0;"
 	"END $$";
 
 struct migration {
@@ -172,15 +180,15 @@ static int prepare_run(PGconn *c, const char *dir, struct migration **m, PGresul
 {
 	if (exec_ok(c, "SET client_min_messages = warning", "setting up the session", err) ||
 	    exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "taking the migration lock", err) ||
-	    exec_ok(c, create_table_sql, "creating archon_migrations", err) ||
-	    exec_ok(c, upgrade_table_sql, "upgrading archon_migrations", err))
+	    exec_ok(c, create_table_sql, "creating pgkb.schema_migrations", err) ||
+	    exec_ok(c, move_old_rows_sql, "moving pgkb's rows out of archon_migrations", err))
 		return -1;
 	int n = load_migrations(dir, m, err);
 	if (n < 0)
 		return -1;
-	PGresult *r = PQexec(c, "SELECT version, migration_name, checksum, applied_at::text FROM archon_migrations");
+	PGresult *r = PQexec(c, "SELECT version, name, checksum, applied_at::text FROM pgkb.schema_migrations");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*err = result_error(r, "reading archon_migrations");
+		*err = result_error(r, "reading pgkb.schema_migrations");
 		PQclear(r);
 		free_migrations(*m, n);
 		return -1;
@@ -237,7 +245,7 @@ static int apply_one(PGconn *c, const char *dir, const struct migration *m, char
 	snprintf(dur, sizeof dur, "%d", (int)(now_ms() - t0));
 	const char *params[4] = {m->version, m->name, m->checksum, dur};
 	r = PQexecParams(c,
-	                 "INSERT INTO archon_migrations (version, migration_name, checksum, duration_ms) "
+	                 "INSERT INTO pgkb.schema_migrations (version, name, checksum, duration_ms) "
 	                 "VALUES ($1, $2, $3, $4::int)",
 	                 4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {

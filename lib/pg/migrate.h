@@ -1,5 +1,6 @@
 /* Schema migrations: schema/NNN_name.sql applied in order, each in its own transaction, recorded with a
- * checksum in archon_migrations; concurrent runs serialise on an advisory lock. */
+ * checksum in pgkb.schema_migrations (archon_migrations is Archon's); concurrent runs serialise on an
+ * advisory lock. */
 #ifndef PGKB_MIGRATE_H
 #define PGKB_MIGRATE_H
 

@@ -11,6 +11,8 @@
 
 #define BACKOFF_MIN 0.1
 #define BACKOFF_MAX 5.0
+/* read_only_sql_transaction: "cannot execute INSERT in a read-only transaction" on a hot standby */
+#define SQLSTATE_READ_ONLY "25006"
 
 /* What the next result in the pipeline belongs to. */
 struct expect {
@@ -310,6 +312,16 @@ static void read_results(struct pg_conn *c)
 			PQclear(r);
 			if (!PQexitPipelineMode(c->pg)) {
 				conn_lost(c, PQerrorMessage(c->pg));
+				return;
+			}
+			if (c->error && strcmp(c->sqlstate, SQLSTATE_READ_ONLY) == 0) {
+				/* The server became (or was) a standby: after a failover the old primary may come back as
+				 * one, or a conninfo without target_session_attrs=read-write may land on one. Nothing was
+				 * written (the transaction was refused), so the request is reported with an unknown outcome
+				 * (its sender sends it again) and a new connection looks for the primary. */
+				char *why = xasprintf("the server is read-only (%s): looking for the primary", c->error);
+				conn_lost(c, why);
+				free(why);
 				return;
 			}
 			c->state = PGC_IDLE;

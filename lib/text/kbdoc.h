@@ -7,6 +7,14 @@
 
 #include "lib/util/hash.h"
 
+/* The pages of a paged document (PDF pages, slides, EPUB chapters; see lib/doc/doc.h): each chunk's metadata
+ * gets page_start and page_end (1-based) from the pages its text [offset, end) spans. */
+struct kbdoc_pages {
+	const size_t *start; /* n byte offsets into the Markdown where each page starts, ascending, start[0] == 0 */
+	size_t n;
+	const char *url;     /* non-NULL: also page_url, url + "#page=" + page_start (the PDF open parameter) */
+};
+
 struct kbdoc_opts {
 	int chunk_size;      /* code points */
 	int chunk_overlap;   /* code points */
@@ -38,6 +46,15 @@ struct kbdoc {
 int kbdoc_build(const char *data, size_t len, const char *content_type, const char *name, const char *url,
                 const char *source_id, const char *fallback_title, const struct kbdoc_opts *opts,
                 struct kbdoc *out, char **err);
+/* The 1-based page holding byte offset off: that of the last start <= off (1 when there are no pages). */
+size_t kbdoc_page_at(const struct kbdoc_pages *pages, size_t off);
+
+/* As kbdoc_build for text already converted to Markdown (lib/doc's extraction): md[0..len) must be valid UTF-8
+ * without NUL bytes, and is split as it is, so the offsets in pages stay valid. pages may be NULL (not a paged
+ * document). title "" or NULL: fallback_title. */
+int kbdoc_build_markdown(const char *md, size_t len, const char *title, const char *description, const char *url,
+                         const char *source_id, const char *fallback_title, const struct kbdoc_opts *opts,
+                         const struct kbdoc_pages *pages, struct kbdoc *out, char **err);
 void kbdoc_free(struct kbdoc *doc);
 /* The charset parameter of a Content-Type ("text/html; charset=iso-8859-1" → "iso-8859-1"), as a heap string,
  * or NULL. */

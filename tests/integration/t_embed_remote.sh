@@ -109,7 +109,8 @@ assert_eq "$(printf '%s' "$e" | grep -c "$TEST_EMBED_KEY")" "0" "quota: the API 
 assert_eq "$(grep -c "$TEST_EMBED_KEY" "$T_DIR/sup.log")" "0" "the API key is never logged"
 assert_eq "$(sql "SELECT attempts FROM pgkb.jobs WHERE id = $j")" "1" "quota: not retried"
 assert_eq "$(reqs n | wc -w)" "1" "quota: one request"
-assert_eq "$(sql "SELECT status FROM pgkb.documents WHERE id = $d")" "chunked" "quota: the document stays chunked"
+assert_match "$(sql "SELECT status || ': ' || error FROM pgkb.documents WHERE id = $d")" "^failed: embed job $j died: embed \\(quota\\)" \
+	"quota: the document fails with the dead job's error (087), not chunked forever"
 
 # --- wrong dimension
 plan dim:768

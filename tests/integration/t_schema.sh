@@ -12,8 +12,8 @@ wait $m1; r1=$?; wait $m2; r2=$?
 assert_eq "$r1$r2" "00" "two concurrent migrate runs both exit 0"
 files=$(ls "$PGKB_SCHEMA_DIR"/[0-9][0-9][0-9]_*.sql | wc -l)
 assert_ge "$files" 9 "the schema directory holds the migrations"
-assert_eq "$(sql 'SELECT count(*) FROM archon_migrations')" "$files" "every migration recorded once"
-assert_eq "$(sql "SELECT string_agg(version || '_' || migration_name || '.sql', ' ' ORDER BY version) FROM archon_migrations")" \
+assert_eq "$(sql 'SELECT count(*) FROM pgkb.schema_migrations')" "$files" "every migration recorded once (pgkb.schema_migrations)"
+assert_eq "$(sql "SELECT string_agg(version || '_' || name || '.sql', ' ' ORDER BY version) FROM pgkb.schema_migrations")" \
 	"$(cd "$PGKB_SCHEMA_DIR" && echo [0-9][0-9][0-9]_*.sql)" "... the files of the schema directory, in order"
 assert_eq "$(grep -h '^applied' "$T_DIR/m1.log" "$T_DIR/m2.log" | sort | uniq -d | wc -l)" "0" "no migration applied by both runs"
 assert_match "$("$PGKB" migrate)" "up to date" "re-running migrate is a no-op"

@@ -4,11 +4,11 @@
 # vector(n) columns with HNSW indexes, that pgkb.embed_store (the embed worker's write) stores real[] slices into
 # vector columns and marks the document ready, and that the search functions (match and hybrid, chunks and code
 # examples) rank as intended; then `pgkb search` against it. PGlite serves one connection at a time, so no
-# workers run here. Needs node and npm (CI: apt-get install nodejs npm); exits 77 (skipped) without them.
-# PGKB_PGLITE_DIR: where the npm packages are (see pglite.sh).
+# workers run here. Needs node and npm (CI: apt-get install nodejs npm); exits 77 (skipped) without them
+# (tests/integration/pglite.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pglite.sh"
-pglite_start
+pglite_start @electric-sql/pglite-pgvector:vector,pg_trgm
 
 migrate
 assert_eq "$(sql "SELECT pgkb.embedding_backend()")" "pgvector" "PGlite with pgvector: the pgvector variant"

@@ -6,7 +6,7 @@
 # Needs node and npm; exits 77 (skipped) without them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pglite.sh"
-pglite_start
+pglite_start @electric-sql/pglite-pgvector:vector,pg_trgm
 
 # the array variant, though pgvector is there (a later install, as far as the schema can tell). PGlite serves every
 # connection from its one session, so a SET outlives the connection and reaches the migration's.

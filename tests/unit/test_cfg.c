@@ -684,7 +684,8 @@ TEST(dump_masks_the_database_password)
 	char *err = NULL;
 	ASSERT_INT_EQ(cfg_load(&c, NULL, env, &err), 0);
 	char *d = cfg_dump(&c);
-	ASSERT_STR_CONTAINS(d, "database:\n  connect_timeout: 5s\n  pool_size: 4\n  url: \"postgres://kb:****@db/kb\"\n");
+	ASSERT_STR_CONTAINS(d, "database:\n  connect_timeout: 5s\n  idle_in_transaction_timeout: 1m\n  lock_timeout: 10s\n"
+	                       "  pool_size: 4\n  statement_timeout: 1m\n  url: \"postgres://kb:****@db/kb\"\n");
 	ASSERT_STR_CONTAINS(d, "workers:\n  crawl:\n    concurrency: 32\n    processes: 1\n  embed:\n");
 	ASSERT_STR_CONTAINS(d, "  roots: []\n");
 	ASSERT_TRUE(d && !strstr(d, "hunter2"));

@@ -8,6 +8,8 @@
 #include "workers/crawl/crawl.h"
 #include "workers/crawl/fetch.h"
 #include "workers/embed/embed.h"
+#include "workers/embed/reembed.h"
+#include "workers/embed/embed_messages.h"
 #include "workers/ingest/ingest.h"
 #include "workers/noop/noop.h"
 
@@ -19,6 +21,10 @@ const struct job_kind job_kinds[] = {
 	{&fetch_handler, RUN_BY(CFG_WORKER_CRAWL)},
 	{&ingest_handler, RUN_BY(CFG_WORKER_INGEST)},
 	{&embed_handler, RUN_BY(CFG_WORKER_EMBED)},
+	/* after embed: its start() uses the engine the embed handler's start() made */
+	{&reembed_handler, RUN_BY(CFG_WORKER_EMBED)},
+	/* after embed: its start makes the engine this kind shares */
+	{&embed_messages_handler, RUN_BY(CFG_WORKER_EMBED)},
 	/* ingest workers also answer noop health checks, so a default deployment runs them */
 	{&noop_handler, RUN_BY(CFG_WORKER_INGEST) | RUN_BY(CFG_WORKER_NOOP)},
 };

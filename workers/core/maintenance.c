@@ -7,6 +7,11 @@
 #include "lib/pg/queue.h"
 #include "lib/util/log.h"
 
+/* Conversation memory past its retention or expires_at (schema/092_memory.sql), deleted in batches like job
+ * history: one statement a tick, at most 10,000 messages of expired sessions (then the emptied sessions). */
+static const struct pg_stmt memory_expire = {
+	"pgkb_memory_expire", "SELECT pgkb.memory_expire($1::bigint * interval '1 millisecond', 10000)", 1};
+
 #define PRUNE_EVERY 60.0 /* seconds between prunings and re-crawl scheduling */
 
 void maintenance_init(struct maintenance *m, struct pg_pool *pool, const struct cfg *cfg, void (*on_done)(void *arg),
@@ -48,5 +53,7 @@ void maintenance_tick(struct maintenance *m, ev_tstamp now)
 	snprintf(ret, sizeof ret, "%lld", (long long)m->cfg->gone_retention_ms);
 	submit(m, &queue_prune_gone, ret);
 	submit(m, &queue_schedule_recrawls, NULL);
+	snprintf(ret, sizeof ret, "%lld", (long long)m->cfg->memory_retention_ms);
+	submit(m, &memory_expire, ret);
 	m->last_prune = now;
 }

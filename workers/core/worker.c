@@ -274,6 +274,11 @@ static void fenced_free(struct fenced *f)
 	free(f);
 }
 
+/* Bulk writes (a page's chunks, a batch of embeddings) may rightly take longer than the session's
+ * statement_timeout: their transaction gets database.write_statement_timeout (SET LOCAL). */
+static const struct pg_stmt set_write_timeout = {
+	"pgkb_set_write_timeout", "SELECT set_config('statement_timeout', $1, true)", 1};
+
 /* The transaction of one or more jobs' results: their completion, which is also their fence
  * (queue_complete_fenced), then their writes merged (pg_batch_merge). */
 static struct pg_req *result_request(struct worker *w, const struct pg_batch *batch, pg_done_cb cb, void *arg)
@@ -287,6 +292,11 @@ static struct pg_req *result_request(struct worker *w, const struct pg_batch *ba
 	pg_array_close(&ids);
 	pg_array_close(&atts);
 	pg_req_addl(req, &queue_complete_fenced, buf_str(&ids), buf_str(&atts), w->id);
+	if (batch->calls + 2 <= PG_REQ_MAX_CALLS) { /* a lone job's writes may fill a request: they keep the session's */
+		char timeout[32];
+		snprintf(timeout, sizeof timeout, "%lldms", (long long)w->cfg->write_statement_timeout_ms);
+		pg_req_addl(req, &set_write_timeout, timeout);
+	}
 	pg_batch_merge(req, batch);
 	buf_free(&ids);
 	buf_free(&atts);
@@ -381,7 +391,8 @@ static void flush_group(struct worker *w)
 /* The results of jobs that finish in one loop iteration go in one group, merged into one transaction (pg_batch):
  * the rows a job's writes mark with pg_req_row join their statement's array call, the calls marked pg_req_once
  * (settings, checks) are sent once. A group ends at the end of the iteration (on_flush), at GROUP_MAX_JOBS, or
- * when the next job's writes would take its request past PG_REQ_MAX_CALLS with the completion. */
+ * when the next job's writes would take its request past PG_REQ_MAX_CALLS with the completion and the
+ * statement timeout. */
 void job_succeed_with(struct job_run *r, struct pg_req *writes)
 {
 	struct worker *w = r->worker;
@@ -390,7 +401,7 @@ void job_succeed_with(struct job_run *r, struct pg_req *writes)
 	pg_batch_part_init(&f->part, writes);
 	w->writes_in_flight++;
 	end_run(r);
-	if (w->group.n == GROUP_MAX_JOBS || !pg_batch_try_add(&w->group, &f->part, PG_REQ_MAX_CALLS - 1)) {
+	if (w->group.n == GROUP_MAX_JOBS || !pg_batch_try_add(&w->group, &f->part, PG_REQ_MAX_CALLS - 2)) {
 		flush_group(w);
 		pg_batch_add(&w->group, &f->part);
 	}
@@ -848,6 +859,16 @@ int worker_main(const struct worker_opts *o)
 	}
 	w->stats_slot = stats_worker_attach(getpid(), (int)o->kind);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	/* The session timeouts (database.*): a stuck statement, a lock someone else holds or a transaction left
+	 * open cannot stall a worker forever. Session-level, so the server applies them to every statement; the
+	 * result writes raise statement_timeout for their own transaction (result_request). */
+	char *setup_sql = xasprintf(
+		"SELECT set_config('plan_cache_mode', 'force_generic_plan', false),"
+		" set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false),"
+		" set_config('statement_timeout', '%lldms', false), set_config('lock_timeout', '%lldms', false),"
+		" set_config('idle_in_transaction_session_timeout', '%lldms', false)",
+		(long long)o->cfg->statement_timeout_ms, (long long)o->cfg->lock_timeout_ms,
+		(long long)o->cfg->idle_in_transaction_timeout_ms);
 	struct pg_pool_opts po = {
 		.size = o->cfg->pool_size,
 		/* A worker prepares each statement once per connection and runs it thousands of times, mostly over
@@ -859,14 +880,14 @@ int worker_main(const struct worker_opts *o)
 		 * they remain where no index can serve, and nowhere else. The price they carry makes such a plan
 		 * look costly enough to JIT-compile (hundreds of milliseconds of CPU for a statement that runs in
 		 * one), and no worker statement is long enough to gain from JIT: it is off. */
-		.setup_sql = "SELECT set_config('plan_cache_mode', 'force_generic_plan', false),"
-		             " set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false)",
+		.setup_sql = setup_sql,
 		.listen_sql = w->nkinds ? "LISTEN pgkb_jobs" : NULL,
 		.on_notify = on_notify,
 		.on_listen_ready = on_listen_ready,
 		.arg = w,
 	};
 	w->pool = pool_new(w->loop, &w->ci, &po);
+	free(setup_sql); /* each connection keeps its copy */
 	maintenance_init(&w->maintenance, w->pool, w->cfg, on_maintenance_done, w);
 
 	double poll = o->cfg->poll_interval_ms / 1000.0;

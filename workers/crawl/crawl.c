@@ -665,8 +665,9 @@ static char *parse_meta(json_t *root, struct crawl *c)
 		if (!json_is_string(e))
 			return xasprintf("crawl: \"tags\" must be an array of strings");
 	c->source_id = sid ? xstrdup(json_string_value(sid)) : url_source_id(c->url);
-	json_t *meta = json_pack("{s:s, s:s, s:s}", "knowledge_type", kt ? json_string_value(kt) : "technical",
-	                         "source_type", "url", "original_url", c->url);
+	/* crawl_type: Archon's name for a recursive crawl */
+	json_t *meta = json_pack("{s:s, s:s, s:s, s:s}", "knowledge_type", kt ? json_string_value(kt) : "technical",
+	                         "source_type", "url", "original_url", c->url, "crawl_type", "normal");
 	json_object_set_new(meta, "tags", tags ? json_deep_copy(tags) : json_array());
 	c->source_meta = json_dumps(meta, JSON_COMPACT);
 	json_decref(meta);

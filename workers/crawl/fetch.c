@@ -11,6 +11,8 @@
 #include "workers/crawl/crawl_job.h"
 #include "workers/crawl/crawl_seen.h"
 #include "workers/crawl/fetch.h"
+#include "workers/crawl/fetch_media.h"
+#include "lib/doc/doc.h"
 #include "lib/pg/queue.h"
 #include "workers/crawl/fetch_politeness.h"
 #include "lib/util/hash.h"
@@ -335,13 +337,26 @@ static void media_type(const char *ctype, const char *url, char *out, size_t cap
 	snprintf(out, cap, "%s", guess);
 }
 
-static bool media_kept(const char *mt)
+/* Whether a 2xx body is stored for ingest; *why says why not (heap) when it is not. Text pages by their type;
+ * documents (PDF, DOCX, PPTX, ODT, ODP, EPUB) by their content, when their type is a document's or a generic
+ * one (application/octet-stream, a zip, none): the ingest worker extracts them in its converter child. */
+static bool media_kept(const char *mt, const struct http_response *resp, char **why)
 {
-	static const char *const kept[] = {"text/html", "application/xhtml+xml", "text/plain", "text/markdown",
-	                                   "text/x-markdown", NULL};
-	for (int i = 0; kept[i]; i++)
-		if (strcmp(mt, kept[i]) == 0)
-			return true;
+	enum fetch_media m = fetch_media_class(mt);
+	*why = NULL;
+	if (m == FETCH_MEDIA_TEXT)
+		return true;
+	if (m == FETCH_MEDIA_OTHER) {
+		*why = xasprintf("unsupported content type \"%s\"", mt[0] ? mt : "none");
+		return false;
+	}
+	if (doc_sniff(resp->body.data ? resp->body.data : "", resp->body.len) != DOC_FORMAT_UNKNOWN)
+		return true;
+	if (m == FETCH_MEDIA_GENERIC)
+		*why = xasprintf("unsupported content type \"%s\": the body is no PDF, DOCX, PPTX, ODT, ODP or EPUB",
+		                 mt[0] ? mt : "none");
+	else
+		*why = xasprintf("content type \"%s\", but the body is no PDF, DOCX, PPTX, ODT, ODP or EPUB", mt);
 	return false;
 }
 
@@ -559,9 +574,14 @@ static void on_response(struct http_response *resp, void *arg)
 	if (resp->error_kind != HTTP_OK) {
 		char *msg = xasprintf("fetch: %s: %s", http_error_name(resp->error_kind), resp->error);
 		switch (resp->error_kind) {
+		case HTTP_ERR_TOO_LARGE: /* name the bound: it depends on the type */
+			free(msg);
+			msg = xasprintf("fetch: %s: %s, the bound of %s for its type", http_error_name(resp->error_kind),
+			                resp->error, fetch_media_cap_key(resp->content_type));
+			fetch_final(f, "failed", msg, resp->status, final_url, redirects);
+			break;
 		case HTTP_ERR_PRIVATE:
 		case HTTP_ERR_URL:
-		case HTTP_ERR_TOO_LARGE:
 		case HTTP_ERR_REDIRECTS:
 			fetch_final(f, "failed", msg, resp->status, final_url, redirects);
 			break;
@@ -575,12 +595,12 @@ static void on_response(struct http_response *resp, void *arg)
 	long st = resp->status;
 	char mt[128];
 	media_type(resp->content_type, f->url, mt, sizeof mt);
-	if (st >= 200 && st < 300 && media_kept(mt)) {
+	char *unkept = NULL;
+	if (st >= 200 && st < 300 && media_kept(mt, resp, &unkept)) {
 		store_page(f, resp, mt, final_url, redirects);
 	} else if (st >= 200 && st < 300) {
-		char *msg = xasprintf("unsupported content type \"%s\"", mt[0] ? mt : "none");
-		fetch_final(f, "skipped", msg, st, final_url, redirects);
-		free(msg);
+		fetch_final(f, "skipped", unkept, st, final_url, redirects);
+		free(unkept);
 	} else if (st == 304 && f->conditional) {
 		not_modified(f, resp, final_url, redirects);
 	} else if (st == 404 || st == 410) {

@@ -13,6 +13,7 @@
 
 #include "lib/pg/queue.h"
 #include "workers/crawl/fetch_politeness.h"
+#include "workers/crawl/fetch_media.h"
 #include "lib/util/log.h"
 #include "lib/util/mem.h"
 #include "lib/pg/pgpool.h"
@@ -101,7 +102,10 @@ int polite_start(struct worker *w)
 	o.max_host_connections = cfg_host_concurrency_max(cfg); /* the gate holds each host to its own limit */
 	o.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
 	o.timeout_ms = cfg->fetch_timeout_ms;
-	o.max_body_bytes = (size_t)cfg->fetch_max_bytes;
+	/* a PDF or office document may be larger than an HTML page: the cap follows the response's type */
+	fetch_media_configure(cfg);
+	o.max_body_bytes = fetch_media_max_cap();
+	o.max_body_for_type = fetch_media_cap;
 	/* a server trickling its answer would hold the host's politeness slot for the whole crawl.timeout */
 	o.low_speed_bytes = (long)cfg->fetch_low_speed_bytes;
 	o.low_speed_secs = (long)((cfg->fetch_low_speed_time_ms + 999) / 1000);

@@ -1,5 +1,6 @@
 /* The embed job: load a document's unembedded rows, embed them in batches through the process's engine, and
- * store the vectors with the job's fenced completion. */
+ * store the vectors with the job's fenced completion. The batching part is shared with the reembed job
+ * (embed_job.h). */
 #include "workers/embed/embed.h"
 
 #include <jansson.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "workers/core/job_stage.h"
+#include "workers/embed/embed_job.h"
 #include "workers/embed/embed_provider.h"
 #include "lib/embed/embed_wire.h"
 #include "lib/http/http.h"
@@ -22,11 +24,16 @@
 /* The process's engine: one per worker process (start/stop). */
 static struct embed_engine *embed_engine;
 
-/* Rows to embed: (url, is_code, id, text) ordered pages first; no row when the document does not exist, one
+struct embed_engine *embed_worker_engine(void)
+{
+	return embed_engine;
+}
+
+/* Rows to embed: (is_code, id, text, hash) ordered pages first; no row when the document does not exist, one
  * row with NULL id when it has nothing left to embed. */
 static const struct pg_stmt embed_load = {
 	"pgkb_embed_load",
-	"SELECT d.url, x.is_code, x.id, x.text FROM pgkb.documents d"
+	"SELECT x.is_code, x.id, x.text, NULL::text FROM pgkb.documents d"
 	" LEFT JOIN LATERAL ("
 	"   SELECT false AS is_code, p.id, p.content AS text FROM public.archon_crawled_pages p"
 	"    WHERE p.url = d.url AND p.embedding_dimension IS NULL"
@@ -36,7 +43,6 @@ static const struct pg_stmt embed_load = {
 	" ) x ON true WHERE d.id = $1::bigint ORDER BY x.is_code, x.id",
 	1,
 };
-enum { LOAD_URL, LOAD_IS_CODE, LOAD_ID, LOAD_TEXT };
 
 /* The completion's write: vectors (flat real[], pages then code examples), model, dimension; marks ready. */
 static const struct pg_stmt embed_store = {
@@ -45,7 +51,7 @@ static const struct pg_stmt embed_store = {
 	6,
 };
 
-/* Where an embed job is. Its state outlives the job while batches are on the wire (outstanding). */
+/* Where a job is. Its state outlives the job while batches are on the wire (outstanding). */
 enum embed_stage {
 	EMBED_LOADING,   /* its rows being loaded */
 	EMBED_EMBEDDING, /* its batches with the engine */
@@ -54,6 +60,11 @@ enum embed_stage {
 	EMBED_STAGES
 };
 
+struct embed_engine *embed_shared_engine(void)
+{
+	return embed_engine;
+}
+
 static const char *const embed_stage_names[EMBED_STAGES] = {"loading", "embedding", "done", "abandoned"};
 static const unsigned embed_next[EMBED_STAGES] = {
 	[EMBED_LOADING] = STAGE_BIT(EMBED_EMBEDDING) | STAGE_BIT(EMBED_DONE) | STAGE_BIT(EMBED_ABANDONED),
@@ -61,43 +72,33 @@ static const unsigned embed_next[EMBED_STAGES] = {
 };
 static const struct job_stages embed_stages = {"embed", EMBED_STAGES, embed_stage_names, embed_next};
 
-struct embed_job {
-	struct job_run *run; /* while the job runs (loading, embedding) */
-	long long job_id;    /* for the log, also after the run is gone */
-	enum embed_stage stage; /* changed only by ejob_stage */
-	long long document_id;
-	size_t n, npages; /* rows: npages chunks, then code examples */
-	long long *ids;
-	char **texts;
-	size_t *lens;
-	float *vectors; /* n * dim */
-	struct embed_batch *batches;
-	size_t *starts; /* first row of each batch */
-	size_t nbatches, outstanding;
-	struct timespec t0;
-};
-
 static void ejob_free(struct embed_job *j)
 {
-	for (size_t i = 0; i < j->n; i++)
+	for (size_t i = 0; i < j->n; i++) {
 		free(j->texts[i]);
+		free(j->hashes[i]);
+	}
 	free(j->texts);
+	free(j->hashes);
 	free(j->lens);
 	free(j->ids);
 	free(j->vectors);
 	free(j->batches);
 	free(j->starts);
+	if (j->kind->free_ctx)
+		j->kind->free_ctx(j->ctx);
+	else
+		free(j->ctx);
 	free(j);
 }
 
 static void ejob_stage(struct embed_job *j, enum embed_stage to)
 {
-	job_stage_check(&embed_stages, j->job_id, (int)j->stage, (int)to);
-	j->stage = to;
+	job_stage_check(&embed_stages, j->job_id, j->stage, (int)to);
+	j->stage = (int)to;
 }
 
-/* Ends j's run (the caller finishes the job with the run returned); j lives on while batches are out. */
-static struct job_run *ejob_end(struct embed_job *j)
+struct job_run *embed_job_end(struct embed_job *j)
 {
 	struct job_run *r = j->run;
 	ejob_stage(j, EMBED_DONE);
@@ -106,48 +107,23 @@ static struct job_run *ejob_end(struct embed_job *j)
 	return r;
 }
 
-/* Frees j once it has ended and no batch of it is outstanding (its load has called back: see embed_abandon). */
+/* Frees j once it has ended and no batch of it is outstanding (its load has called back: see embed_job_abandon). */
 static void ejob_release(struct embed_job *j)
 {
 	if ((j->stage == EMBED_DONE || j->stage == EMBED_ABANDONED) && j->outstanding == 0)
 		ejob_free(j);
 }
 
-static double ms_since(const struct timespec *t0)
+double embed_job_ms(const struct embed_job *j)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+	return (t.tv_sec - j->t0.tv_sec) * 1e3 + (t.tv_nsec - j->t0.tv_nsec) / 1e6;
 }
 
-/* Sends the vectors with the completion. */
-static void ejob_complete(struct embed_job *j)
+int embed_job_vectors(const struct embed_job *j, struct buf *out)
 {
-	int dim = embed_engine_dimension(embed_engine);
-	struct buf pages = BUF_INIT, codes = BUF_INIT, vecs = BUF_INIT;
-	for (size_t i = 0; i < j->n; i++)
-		pg_array_add_int(i < j->npages ? &pages : &codes, j->ids[i]);
-	pg_array_close(&pages);
-	pg_array_close(&codes);
-	if (vecfmt_append(&vecs, j->vectors, j->n * (size_t)dim, VECFMT_ARRAY) != 0) {
-		job_fail(ejob_end(j), "embed: a vector holds a non-finite number", false);
-	} else {
-		char doc[32], d[16];
-		snprintf(doc, sizeof doc, "%lld", j->document_id);
-		snprintf(d, sizeof d, "%d", dim);
-		struct pg_req *w = pg_req_new(NULL, NULL);
-		/* Commits asynchronously, as ingest and fetch results do: a commit lost in a server crash goes with the
-		 * job's completion, so the job runs again and stores the same vectors. */
-		pg_req_addl(w, &queue_async_commit);
-		pg_req_addl(w, &embed_store, doc, buf_str(&pages), buf_str(&codes), buf_str(&vecs),
-		            embed_engine_model(embed_engine), d);
-		log_info("job %lld: document %lld: %zu chunks and %zu code examples embedded in %.0f ms", j->job_id,
-		         j->document_id, j->npages, j->n - j->npages, ms_since(&j->t0));
-		job_succeed_with(ejob_end(j), w);
-	}
-	buf_free(&pages);
-	buf_free(&codes);
-	buf_free(&vecs);
+	return vecfmt_append(out, j->vectors, j->n * (size_t)embed_engine_dimension(embed_engine), VECFMT_ARRAY);
 }
 
 static bool status_permanent(enum embed_status s)
@@ -163,7 +139,7 @@ static void ejob_batch_failed(struct embed_job *j, const struct embed_batch *b, 
 	bool permanent = status_permanent(err->status);
 	char *msg = xasprintf("embed (%s) %s%s", embed_status_name(err->status), err->message,
 	                      embed_status_retryable(err->status) && b->attempts > 1 ? " (in-job attempts exhausted)" : "");
-	job_fail(ejob_end(j), msg, permanent);
+	job_fail(embed_job_end(j), msg, permanent);
 	free(msg);
 }
 
@@ -177,7 +153,7 @@ static void on_batch(struct embed_batch *b, const struct embed_result *res, cons
 		size_t k = (size_t)(b - j->batches);
 		memcpy(j->vectors + j->starts[k] * (size_t)res->dim, res->vectors, res->count * (size_t)res->dim * sizeof(float));
 		if (j->outstanding == 0)
-			ejob_complete(j);
+			j->kind->complete(j);
 	}
 	ejob_release(j);
 }
@@ -218,6 +194,7 @@ static void ejob_take_rows(struct embed_job *j, const PGresult *res)
 	int rows = PQntuples(res);
 	j->ids = xcalloc((size_t)rows, sizeof *j->ids);
 	j->texts = xcalloc((size_t)rows, sizeof *j->texts);
+	j->hashes = xcalloc((size_t)rows, sizeof *j->hashes);
 	j->lens = xcalloc((size_t)rows, sizeof *j->lens);
 	for (int i = 0; i < rows; i++) {
 		if (PQgetisnull(res, i, LOAD_ID))
@@ -225,6 +202,8 @@ static void ejob_take_rows(struct embed_job *j, const PGresult *res)
 		j->ids[j->n] = pg_int(res, i, LOAD_ID);
 		j->lens[j->n] = (size_t)PQgetlength(res, i, LOAD_TEXT);
 		j->texts[j->n] = xstrndup(PQgetvalue(res, i, LOAD_TEXT), j->lens[j->n]);
+		if (!PQgetisnull(res, i, LOAD_HASH))
+			j->hashes[j->n] = xstrdup(PQgetvalue(res, i, LOAD_HASH));
 		if (strcmp(pg_value(res, i, LOAD_IS_CODE), "f") == 0)
 			j->npages++;
 		j->n++;
@@ -239,26 +218,80 @@ static void on_loaded(struct pg_req *req, const struct pg_outcome *out, void *ar
 		return;
 	}
 	if (!out->ok) {
-		char *msg = xasprintf("embed: loading document %lld failed: %s", j->document_id, out->error);
-		job_fail(ejob_end(j), msg, false);
+		char *msg = xasprintf("%s: loading its rows failed: %s", j->run->job.kind, out->error);
+		job_fail(embed_job_end(j), msg, false);
 		free(msg);
-		ejob_release(j);
-		return;
+	} else if (j->kind->loaded(j, out->results[0])) {
+		ejob_take_rows(j, out->results[0]);
+		if (j->n == 0)
+			j->kind->complete(j); /* nothing to embed: the kind's write alone */
+		else
+			ejob_submit(j);
 	}
-	const PGresult *res = out->results[0];
-	if (PQntuples(res) == 0) {
-		log_info("job %lld: document %lld no longer exists; nothing to embed", j->job_id, j->document_id);
-		job_succeed(ejob_end(j));
-		ejob_release(j);
-		return;
-	}
-	ejob_take_rows(j, res);
-	if (j->n == 0)
-		ejob_complete(j); /* nothing new: only mark the document ready */
-	else
-		ejob_submit(j);
 	ejob_release(j);
 }
+
+void embed_job_start(struct job_run *r, const struct embed_kind *k, void *ctx, struct pg_req *load)
+{
+	struct embed_job *j = xcalloc(1, sizeof *j);
+	j->run = r;
+	j->job_id = r->job.id;
+	j->stage = EMBED_LOADING;
+	j->kind = k;
+	j->ctx = ctx;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	r->state = j;
+	load->cb = on_loaded; /* the kind made the request; the rows come back here */
+	load->arg = j;
+	pool_submit(worker_pool(r->worker), load);
+}
+
+/* The embed job's own part: one document. */
+struct embed_doc {
+	long long document_id;
+};
+
+/* Sends the vectors with the completion, which marks the document ready. */
+static void edoc_complete(struct embed_job *j)
+{
+	const struct embed_doc *d = j->ctx;
+	struct buf pages = BUF_INIT, codes = BUF_INIT, vecs = BUF_INIT;
+	for (size_t i = 0; i < j->n; i++)
+		pg_array_add_int(i < j->npages ? &pages : &codes, j->ids[i]);
+	pg_array_close(&pages);
+	pg_array_close(&codes);
+	if (embed_job_vectors(j, &vecs) != 0) {
+		job_fail(embed_job_end(j), "embed: a vector holds a non-finite number", false);
+	} else {
+		char doc[32], dim[16];
+		snprintf(doc, sizeof doc, "%lld", d->document_id);
+		snprintf(dim, sizeof dim, "%d", embed_engine_dimension(embed_engine));
+		struct pg_req *w = pg_req_new(NULL, NULL);
+		/* Commits asynchronously, as ingest and fetch results do: a commit lost in a server crash goes with the
+		 * job's completion, so the job runs again and stores the same vectors. */
+		pg_req_addl(w, &queue_async_commit);
+		pg_req_addl(w, &embed_store, doc, buf_str(&pages), buf_str(&codes), buf_str(&vecs),
+		            embed_engine_model(embed_engine), dim);
+		log_info("job %lld: document %lld: %zu chunks and %zu code examples embedded in %.0f ms", j->job_id,
+		         d->document_id, j->npages, j->n - j->npages, embed_job_ms(j));
+		job_succeed_with(embed_job_end(j), w);
+	}
+	buf_free(&pages);
+	buf_free(&codes);
+	buf_free(&vecs);
+}
+
+static bool edoc_loaded(struct embed_job *j, const PGresult *res)
+{
+	if (PQntuples(res) > 0)
+		return true;
+	const struct embed_doc *d = j->ctx;
+	log_info("job %lld: document %lld no longer exists; nothing to embed", j->job_id, d->document_id);
+	job_succeed(embed_job_end(j));
+	return false;
+}
+
+static const struct embed_kind embed_doc_kind = {edoc_loaded, edoc_complete, NULL};
 
 /* Reads {"document_id": N}; returns NULL, or a heap error message. */
 static char *embed_parse(const char *payload, long long *id)
@@ -283,23 +316,18 @@ static void embed_run(struct job_run *r)
 		free(err);
 		return;
 	}
-	struct embed_job *j = xcalloc(1, sizeof *j);
-	j->run = r;
-	j->job_id = r->job.id;
-	j->stage = EMBED_LOADING;
-	j->document_id = id;
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
-	r->state = j;
+	struct embed_doc *d = xcalloc(1, sizeof *d);
+	d->document_id = id;
 	char sid[32];
 	snprintf(sid, sizeof sid, "%lld", id);
-	struct pg_req *req = pg_req_new(on_loaded, j);
-	pg_req_addl(req, &embed_load, sid);
-	pool_submit(worker_pool(r->worker), req);
+	struct pg_req *load = pg_req_new(NULL, NULL);
+	pg_req_addl(load, &embed_load, sid);
+	embed_job_start(r, &embed_doc_kind, d, load);
 }
 
 /* Drain timeout: the job is handed back; its batches still queued are cancelled, those on the wire finish
  * and are ignored, and the state is freed once none is left. */
-static void embed_abandon(struct job_run *r)
+void embed_job_abandon(struct job_run *r)
 {
 	struct embed_job *j = r->state;
 	r->state = NULL;
@@ -337,7 +365,7 @@ static void embed_stop(struct worker *w)
 const struct handler embed_handler = {
 	.kind = "embed",
 	.run = embed_run,
-	.abandon = embed_abandon,
+	.abandon = embed_job_abandon,
 	.start = embed_start,
 	.stop = embed_stop,
 };

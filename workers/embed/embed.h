@@ -12,4 +12,8 @@
  * transport errors are retried inside the job (EMBED_ATTEMPTS), then fail it for the queue to retry. */
 extern const struct handler embed_handler;
 
+/* The worker process's embedding engine (made by embed_handler's start, which runs before the start of any
+ * later kind of the same worker): embed_messages jobs share it, with its batching and rate limits. */
+struct embed_engine *embed_shared_engine(void);
+
 #endif

@@ -2,15 +2,18 @@
  * or inline text ({"content", "url"}) becomes page metadata, chunks and code examples, written in the job's
  * fenced completion by pgkb.ingest_document(). With the builtin embedder (see ingest_embed_dim) the rows are
  * embedded here and inserted with their vectors, so the document is ready at once. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/doc/docconv.h"
 #include "lib/embed/embed.h"
 #include "lib/embed/embed_builtin.h"
 #include "lib/util/hash.h"
 #include "workers/ingest/ingest.h"
+#include "workers/ingest/ingest_docs.h"
 #include "workers/ingest/ingest_files.h"
 #include "workers/ingest/ingest_fold.h"
 #include "workers/ingest/ingest_job.h"
@@ -43,6 +46,14 @@ static const struct pg_stmt ingest_not_possible_stmt = {
 	7,
 };
 
+/* What a document's extraction adds to its page's metadata (author, format, pages: ingest_doc_page_meta), in
+ * the same transaction as pgkb.ingest_document; the source condition leaves a page another source owns. */
+static const struct pg_stmt ingest_page_meta = {
+	"pgkb_ingest_page_meta",
+	"UPDATE public.archon_page_metadata SET metadata = metadata || $3::jsonb WHERE url = $1 AND source_id = $2",
+	3,
+};
+
 static const struct pg_stmt ingest_read_document = {
 	"pgkb_ingest_read_document",
 	"SELECT source_id, url, kind, body, content_type, status FROM pgkb.documents WHERE id = $1::bigint",
@@ -50,10 +61,13 @@ static const struct pg_stmt ingest_read_document = {
 };
 enum { DOC_SOURCE_ID, DOC_URL, DOC_KIND, DOC_BODY, DOC_CONTENT_TYPE, DOC_STATUS };
 
+/* Archon's source keys (088_archon.sql): knowledge_type 'technical' (Archon knows technical and business),
+ * update_frequency 0 (files are synced by ingest, never re-crawled). */
 static const struct pg_stmt ingest_ensure_source = {
 	"pgkb_ingest_ensure_source",
 	"INSERT INTO public.archon_sources (source_id, source_url, source_display_name, title, metadata)"
-	" VALUES ($1, $2, $2, $3, jsonb_build_object('knowledge_type', 'documentation', 'source_type', 'file'))"
+	" VALUES ($1, $2::text, $2::text, $3, jsonb_build_object('knowledge_type', 'technical', 'source_type', 'file',"
+	"         'tags', '[]'::jsonb, 'update_frequency', 0, 'original_url', $2::text))"
 	" ON CONFLICT (source_id) DO NOTHING",
 	3,
 };
@@ -138,7 +152,42 @@ static void fail_not_possible(struct ingest_job *j, const char *source_id, const
 	ingest_write_submit(j, w, strcmp(status, "skipped") == 0); /* a skipped page leaves its source's word count */
 }
 
-/* Converts and writes one document. hash NULL: always write (a fetched page). */
+/* Writes a built document; page_meta (may be NULL) is merged into its page's metadata. Takes doc. */
+static void write_kbdoc(struct ingest_job *j, const char *source_id, const char *url, const char *kind,
+                        const char *hash, const char *source_url, struct kbdoc *doc, int dim, const char *page_meta)
+{
+	char words[16], chars[16], d[16];
+	snprintf(words, sizeof words, "%d", doc->words);
+	snprintf(chars, sizeof chars, "%d", doc->chars);
+	snprintf(d, sizeof d, "%d", dim);
+	struct buf cv = BUF_INIT, xv = BUF_INIT;
+	if (dim && (vecfmt_append(&cv, doc->chunk_vectors, (size_t)doc->nchunks * (size_t)dim, VECFMT_ARRAY) != 0 ||
+	            vecfmt_append(&xv, doc->code_vectors, (size_t)doc->ncodes * (size_t)dim, VECFMT_ARRAY) != 0)) {
+		job_fail(ingest_end(j), "ingest: a builtin embedding holds a non-finite number", true);
+	} else {
+		struct pg_req *w = writes_new();
+		const char *params[16] = {source_id, url, kind, hash, doc->title, doc->description, doc->markdown, words,
+		                          chars, doc->chunks_json, doc->codes_json, source_url, dim ? buf_str(&cv) : NULL,
+		                          dim ? buf_str(&xv) : NULL, dim ? EMBED_BUILTIN_MODEL : NULL, dim ? d : NULL};
+		pg_req_add(w, &ingest_document_stmt, params);
+		if (page_meta)
+			pg_req_addl(w, &ingest_page_meta, url, source_id, page_meta);
+		log_debug("ingest job %lld: %s: %d chunks, %d code examples%s", j->job_id, url, doc->nchunks, doc->ncodes,
+		          dim ? ", embedded" : "");
+		ingest_write_submit(j, w, true);
+	}
+	buf_free(&cv);
+	buf_free(&xv);
+	kbdoc_free(doc);
+}
+
+static const char *base_name(const char *name, const char *url)
+{
+	const char *base = strrchr(name ? name : url, '/');
+	return base ? base + 1 : url;
+}
+
+/* Converts and writes one text document (HTML, Markdown, text). hash NULL: always write (a fetched page). */
 static void ingest_one(struct ingest_job *j, const char *source_id, const char *url, const char *kind,
                        const char *data, size_t len, const char *content_type, const char *name,
                        const char *hash, const char *source_url)
@@ -146,10 +195,9 @@ static void ingest_one(struct ingest_job *j, const char *source_id, const char *
 	const struct cfg *cfg = worker_cfg(j->run->worker);
 	int dim = ingest_embed_dim(cfg);
 	struct kbdoc_opts o = {cfg->chunk_size, cfg->chunk_overlap, cfg->code_min_length, dim};
-	const char *base = strrchr(name ? name : url, '/');
 	struct kbdoc doc;
 	char *err = NULL;
-	if (kbdoc_build(data, len, content_type, name, url, source_id, base ? base + 1 : url, &o, &doc, &err) != 0) {
+	if (kbdoc_build(data, len, content_type, name, url, source_id, base_name(name, url), &o, &doc, &err) != 0) {
 		fail_not_possible(j, source_id, url, kind, "failed", err, hash);
 		free(err);
 		return;
@@ -169,31 +217,154 @@ static void ingest_one(struct ingest_job *j, const char *source_id, const char *
 	if (depth_msg) /* the text up to the limit is ingested: say what was left out */
 		log_warn("ingest job %lld: %s: %s", j->job_id, url, depth_msg);
 	free(depth_msg);
-	char words[16], chars[16], d[16];
-	snprintf(words, sizeof words, "%d", doc.words);
-	snprintf(chars, sizeof chars, "%d", doc.chars);
-	snprintf(d, sizeof d, "%d", dim);
-	struct buf cv = BUF_INIT, xv = BUF_INIT;
-	if (dim && (vecfmt_append(&cv, doc.chunk_vectors, (size_t)doc.nchunks * (size_t)dim, VECFMT_ARRAY) != 0 ||
-	            vecfmt_append(&xv, doc.code_vectors, (size_t)doc.ncodes * (size_t)dim, VECFMT_ARRAY) != 0)) {
-		job_fail(ingest_end(j), "ingest: a builtin embedding holds a non-finite number", true);
-	} else {
-		struct pg_req *w = writes_new();
-		const char *params[16] = {source_id, url, kind, hash, doc.title, doc.description, doc.markdown, words,
-		                          chars, doc.chunks_json, doc.codes_json, source_url, dim ? buf_str(&cv) : NULL,
-		                          dim ? buf_str(&xv) : NULL, dim ? EMBED_BUILTIN_MODEL : NULL, dim ? d : NULL};
-		pg_req_add(w, &ingest_document_stmt, params);
-		log_debug("ingest job %lld: %s: %d chunks, %d code examples%s", j->job_id, url, doc.nchunks, doc.ncodes,
-		          dim ? ", embedded" : "");
-		ingest_write_submit(j, w, true);
+	write_kbdoc(j, source_id, url, kind, hash, source_url, &doc, dim, NULL);
+}
+
+/* A PDF or office document on its way through the contained converter (lib/doc/docconv.h): the converter
+ * child reads data, which stays here, unchanged, until the callback. */
+struct ingest_extract {
+	struct ingest_job *job;
+	struct docconv *conv;
+	enum doc_format format;
+	char *source_id, *url, *kind, *hash, *source_url, *name;
+	char *data;
+	size_t len;
+};
+
+static void extract_free(struct ingest_extract *e)
+{
+	free(e->source_id);
+	free(e->url);
+	free(e->kind);
+	free(e->hash);
+	free(e->source_url);
+	free(e->name);
+	free(e->data);
+	free(e);
+}
+
+/* The extracted text, chunked with its pages and written like any other document. */
+static void ingest_extracted(struct ingest_job *j, struct ingest_extract *e, const struct doc_text *t)
+{
+	if (t->markdown_len == 0) {
+		const char *why = e->format == DOC_FORMAT_PDF ? "empty document: no text to ingest (a PDF without a text "
+		                                                "layer, such as a scan, has none)"
+		                                              : "empty document: no text to ingest";
+		fail_not_possible(j, e->source_id, e->url, e->kind, "skipped", why, e->hash);
+		return;
 	}
-	buf_free(&cv);
-	buf_free(&xv);
-	kbdoc_free(&doc);
+	const struct cfg *cfg = worker_cfg(j->run->worker);
+	int dim = ingest_embed_dim(cfg);
+	struct kbdoc_opts o = {cfg->chunk_size, cfg->chunk_overlap, cfg->code_min_length, dim};
+	/* #page=N opens a PDF at its page N (RFC 8118); slides and chapters have their numbers but no such URL */
+	struct kbdoc_pages pages = {t->page_start, t->npages, e->format == DOC_FORMAT_PDF ? e->url : NULL};
+	struct kbdoc doc;
+	char *err = NULL;
+	if (kbdoc_build_markdown(t->markdown, t->markdown_len, t->title, "", e->url, e->source_id,
+	                         base_name(e->name, e->url), &o, ingest_doc_paged(e->format) ? &pages : NULL, &doc,
+	                         &err) != 0) {
+		fail_not_possible(j, e->source_id, e->url, e->kind, "failed", err, e->hash);
+		free(err);
+		return;
+	}
+	if (t->truncated)
+		log_warn("ingest job %lld: %s: cut short at ingest.max_document_pages (%d) or the converter's output bound",
+		         j->job_id, e->url, cfg->max_document_pages);
+	char *meta = ingest_doc_page_meta(t);
+	write_kbdoc(j, e->source_id, e->url, e->kind, e->hash, e->source_url, &doc, dim, meta);
+	free(meta);
+}
+
+static void on_extracted(struct docconv_result *res, void *arg)
+{
+	struct ingest_extract *e = arg;
+	struct ingest_job *j = e->job;
+	j->extract = NULL; /* the handle is freed when this returns */
+	ingest_stage(j, INGEST_CONVERTING);
+	log_debug("ingest job %lld: %s: %s extraction: %s in %.3f s", j->job_id, e->url, doc_format_name(e->format),
+	          doc_status_name(res->status), res->seconds);
+	if (res->status != DOC_OK) {
+		char *why = ingest_doc_reason(e->format, res->status, res->reason);
+		fail_not_possible(j, e->source_id, e->url, e->kind, ingest_doc_status(res->status), why, e->hash);
+		free(why);
+	} else {
+		ingest_extracted(j, e, &res->doc);
+	}
+	docconv_result_free(res);
+	extract_free(e);
+}
+
+/* Routes one input: a PDF or office document (by its content, whatever its name or Content-Type says) to the
+ * contained converter, within its format's size bound; anything else to the text path, within
+ * ingest.max_document_bytes. Takes data (heap, len bytes). hash NULL: always write (a fetched page). */
+static void ingest_input(struct ingest_job *j, const char *source_id, const char *url, const char *kind,
+                         char *data, size_t len, const char *content_type, const char *name, const char *hash,
+                         const char *source_url)
+{
+	const struct cfg *cfg = worker_cfg(j->run->worker);
+	enum doc_format f = doc_sniff(data, len);
+	/* a zip that sniffing cannot place (truncated, or no document at all) still goes to the converter, which
+	 * says what it is: "not a readable zip", "not a PDF, DOCX, ..." */
+	bool zip = len >= 4 && memcmp(data, "PK\3\4", 4) == 0;
+	if (f == DOC_FORMAT_UNKNOWN && !zip) {
+		if (cfg->max_document_bytes > 0 && (int64_t)len > cfg->max_document_bytes) {
+			/* read within a document's larger bound (its head looked like a zip or a PDF), yet no document */
+			char *err = ingest_too_large("file", (int64_t)len, cfg->max_document_bytes);
+			fail_not_possible(j, source_id, url, kind, "failed", err, hash);
+			free(err);
+		} else {
+			ingest_one(j, source_id, url, kind, data, len, content_type, name, hash, source_url);
+		}
+		free(data);
+		return;
+	}
+	const char *key;
+	int64_t max = ingest_doc_max_bytes(cfg, f, &key);
+	if ((int64_t)len > max) {
+		char *what = xasprintf("%s document", doc_format_name(f));
+		char *err = ingest_too_large_key(what, (int64_t)len, max, key);
+		fail_not_possible(j, source_id, url, kind, "failed", err, hash);
+		free(err);
+		free(what);
+		free(data);
+		return;
+	}
+	struct ingest_extract *e = xcalloc(1, sizeof *e);
+	e->job = j;
+	e->format = f;
+	e->source_id = xstrdup(source_id);
+	e->url = xstrdup(url);
+	e->kind = xstrdup(kind);
+	e->hash = hash ? xstrdup(hash) : NULL;
+	e->source_url = xstrdup(source_url);
+	e->name = name ? xstrdup(name) : NULL;
+	e->data = data;
+	e->len = len;
+	struct doc_limits lim;
+	ingest_doc_limits(cfg, &lim);
+	ingest_stage(j, INGEST_EXTRACTING);
+	j->extract = e;
+	e->conv = docconv_start(worker_loop(j->run->worker), e->data, e->len, &lim, on_extracted, e);
+	if (!e->conv) { /* no pipe or no fork: the machine is short of processes or descriptors; try again later */
+		char *msg = xasprintf("ingest: cannot start the document converter: %s", strerror(errno));
+		j->extract = NULL;
+		extract_free(e);
+		job_fail(ingest_end(j), msg, false);
+		free(msg);
+	}
+}
+
+/* Hands back a job whose document is being extracted: the converter child is killed and reaped. */
+static void extract_cancel(struct ingest_job *j)
+{
+	struct ingest_extract *e = j->extract;
+	j->extract = NULL;
+	docconv_cancel(e->conv);
+	extract_free(e);
 }
 
 /* {"path": FILE}: one file, read on the file thread. */
-static void ingest_file(struct ingest_job *j, const struct ingest_target *t, const char *source_id)
+static void ingest_file(struct ingest_job *j, struct ingest_target *t, const char *source_id)
 {
 	const char *resolved = t->resolved;
 	char *owned_source = NULL;
@@ -211,7 +382,9 @@ static void ingest_file(struct ingest_job *j, const struct ingest_target *t, con
 	} else {
 		char h[HASH_HEX_LEN + 1];
 		input_hash(worker_cfg(j->run->worker), t->data, t->len, h);
-		ingest_one(j, source_id, url, "file", t->data, t->len, NULL, resolved, h, url);
+		char *data = t->data;
+		t->data = NULL;
+		ingest_input(j, source_id, url, "file", data, t->len, NULL, resolved, h, url);
 	}
 	free(url);
 	free(owned_source);
@@ -388,8 +561,7 @@ static void on_document_read(struct pg_req *req, const struct pg_outcome *out, v
 	if (!body)
 		job_fail(ingest_end(j), "ingest: the stored body is not in bytea hex format", true);
 	else
-		ingest_one(j, source_id, url, kind, body, len, pg_value(res, 0, DOC_CONTENT_TYPE), url, NULL, url);
-	free(body);
+		ingest_input(j, source_id, url, kind, body, len, pg_value(res, 0, DOC_CONTENT_TYPE), url, NULL, url);
 }
 
 static void ingest_document_id(struct ingest_job *j, long long id)
@@ -524,6 +696,8 @@ static void ingest_path(struct ingest_job *j, const char *path, const char *sour
 	struct path_job *p = xcalloc(1, sizeof *p);
 	p->job = j;
 	p->target = ingest_target_new(path, cfg->ingest_roots, cfg->max_document_bytes);
+	p->target->max_pdf_bytes = cfg->max_pdf_bytes;
+	p->target->max_zip_bytes = cfg->max_office_bytes;
 	p->source_id = source_id ? xstrdup(source_id) : NULL;
 	p->sync = sync;
 	p->target->stop = &file_thread_stop;
@@ -579,8 +753,9 @@ static void ingest_run(struct job_run *r)
 	}
 }
 
-/* Drain timeout: a job reading its document is marked, and that read's callback frees it; one waiting to write
- * leaves the queue, its result unsent. Converting is synchronous: no job is handed back in the middle of it. */
+/* Drain timeout: a job reading its document is marked, and that read's callback frees it; one extracting a
+ * document has its converter child killed; one waiting to write leaves the queue, its result unsent.
+ * Converting is synchronous: no job is handed back in the middle of it. */
 static void ingest_abandon(struct job_run *r)
 {
 	struct ingest_job *j = r->state;
@@ -590,6 +765,8 @@ static void ingest_abandon(struct job_run *r)
 		ingest_stage(j, INGEST_ABANDONED); /* the read's or the batch's callback frees it */
 		return;
 	}
+	if (j->stage == INGEST_EXTRACTING)
+		extract_cancel(j);
 	if (j->stage == INGEST_WAITING)
 		ingest_write_cancel(j);
 	ingest_job_drop(j);

@@ -131,8 +131,13 @@ static char *human_bytes(int64_t n)
 
 char *ingest_too_large(const char *what, int64_t size, int64_t max_bytes)
 {
+	return ingest_too_large_key(what, size, max_bytes, "ingest.max_document_bytes");
+}
+
+char *ingest_too_large_key(const char *what, int64_t size, int64_t max_bytes, const char *key)
+{
 	char *have = human_bytes(size), *lim = human_bytes(max_bytes);
-	char *msg = xasprintf("%s is %s, larger than ingest.max_document_bytes (%s)", what, have, lim);
+	char *msg = xasprintf("%s is %s, larger than %s (%s)", what, have, key, lim);
 	free(have);
 	free(lim);
 	return msg;
@@ -143,18 +148,45 @@ static bool stopping(const struct ingest_target *t)
 	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
 }
 
-/* Reads the regular file fd (st: its fstat) within max_bytes. */
+/* Where a PDF may start: lib/doc's sniffing looks for "%PDF-" within the first KiB. */
+#define DOC_HEAD_BYTES 1024
+
+/* What the first KiB of fd says the file is: 'p' (a PDF), 'z' (a zip: maybe DOCX, PPTX, ODT, ODP, EPUB; the
+ * converter sniffs it properly once read) or 0 (text, or anything else). */
+static char head_kind(int fd)
+{
+	char head[DOC_HEAD_BYTES];
+	ssize_t n = pread(fd, head, sizeof head, 0);
+	if (n <= 0)
+		return 0;
+	if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0)
+		return 'z';
+	return memmem(head, (size_t)n, "%PDF-", 5) ? 'p' : 0;
+}
+
+/* Reads the regular file fd (st: its fstat) within its bound: the text one, or a document's larger one when
+ * its first bytes say it is a PDF or a zip. */
 static int read_file(struct ingest_target *t, int fd, const struct stat *st)
 {
 	struct file_error e;
-	if (file_read_fd(fd, st, t->max_bytes, t->stop, &t->data, &t->len, &e) == 0)
+	int64_t max = t->max_bytes;
+	const char *key = "ingest.max_document_bytes";
+	char kind = (t->max_pdf_bytes || t->max_zip_bytes) ? head_kind(fd) : 0;
+	if (kind == 'p' && t->max_pdf_bytes) {
+		max = t->max_pdf_bytes;
+		key = "ingest.max_pdf_bytes";
+	} else if (kind == 'z' && t->max_zip_bytes) {
+		max = t->max_zip_bytes;
+		key = "ingest.max_office_bytes";
+	}
+	if (file_read_fd(fd, st, max, t->stop, &t->data, &t->len, &e) == 0)
 		return 0;
 	switch (e.fault) {
 	case FILE_TOO_LARGE:
-		t->err = ingest_too_large("file", e.size, t->max_bytes);
+		t->err = ingest_too_large_key("file", e.size, max, key);
 		break;
 	case FILE_GREW:
-		t->err = xasprintf("file grew past ingest.max_document_bytes while being read");
+		t->err = xasprintf("file grew past %s while being read", key);
 		break;
 	case FILE_STOPPED:
 		t->err = xasprintf("cannot read %s: the worker is stopping", t->path);
@@ -166,9 +198,12 @@ static int read_file(struct ingest_target *t, int fd, const struct stat *st)
 	return -1;
 }
 
+/* Listed by its name: text formats and the documents lib/doc reads. The per-file job decides by content, so
+ * a PDF named .txt is still read as a PDF. */
 static bool ingestible_name(const char *name)
 {
-	static const char *const exts[] = {".md", ".markdown", ".mdx", ".txt", ".text", ".rst", ".html", ".htm", ".xhtml"};
+	static const char *const exts[] = {".md",   ".markdown", ".mdx", ".txt", ".text", ".rst",  ".html", ".htm",
+	                                   ".xhtml", ".pdf",     ".docx", ".pptx", ".odt", ".odp", ".epub"};
 	const char *dot = strrchr(name, '.');
 	if (!dot)
 		return false;
@@ -176,6 +211,18 @@ static bool ingestible_name(const char *name)
 		if (strcasecmp(dot, exts[i]) == 0)
 			return true;
 	return false;
+}
+
+/* A file without an extension is listed when its first bytes are a PDF's or a zip's (content sniffing: a
+ * document saved without its extension). Opened without following links or blocking; it is a regular file. */
+static bool document_head(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char kind = head_kind(fd);
+	close(fd);
+	return kind != 0;
 }
 
 /* What a walk left, each with a count and its first path, so the job's outcome can name them. */
@@ -248,7 +295,8 @@ static void walk_dir(struct walk *w, int dfd, const char *dir, int depth)
 			else
 				walk_dir(w, sub, p, depth + 1);
 			free(why);
-		} else if (ingestible_name(e->d_name)) {
+		} else if (ingestible_name(e->d_name) || (S_ISREG(st.st_mode) && !strchr(e->d_name, '.') &&
+		                                          document_head(dfd, e->d_name))) {
 			if (S_ISREG(st.st_mode)) {
 				add_path(w, p);
 				p = NULL;

@@ -26,6 +26,9 @@ struct ingest_target {
 	char *path;         /* as given in the payload */
 	char **roots;       /* the ingest roots (a NULL-terminated copy: the thread does not share the config) */
 	int64_t max_bytes;  /* ingest.max_document_bytes */
+	/* a file whose first KiB holds "%PDF-" (a zip's local header) is read within this bound instead: the
+	 * document bounds are larger than the text one (ingest.max_pdf_bytes, max_office_bytes); 0: max_bytes */
+	int64_t max_pdf_bytes, max_zip_bytes;
 	size_t max_files;   /* INGEST_DIR_MAX_FILES (tests may lower it) */
 	int max_depth;      /* INGEST_WALK_MAX_DEPTH */
 	const int *stop;    /* when set and non-zero (read atomically), a walk or read ends early: the worker stops */
@@ -55,5 +58,7 @@ void ingest_target_free(struct ingest_target *t);
 /* "WHAT is 1.2 MB, larger than ingest.max_document_bytes (1.0 MB)": why a document too large was refused, the
  * same words for a file and for inline content. Returns a heap string. */
 char *ingest_too_large(const char *what, int64_t size, int64_t max_bytes);
+/* The same naming another bound's key ("ingest.max_pdf_bytes"). */
+char *ingest_too_large_key(const char *what, int64_t size, int64_t max_bytes, const char *key);
 
 #endif

@@ -6,14 +6,15 @@
 #include "lib/util/mem.h"
 #include "workers/core/job_stage.h"
 
-static const char *const ingest_stage_names[INGEST_STAGES] = {"parsed",  "reading", "enqueuing", "converting",
-                                                              "waiting", "done",    "abandoned"};
+static const char *const ingest_stage_names[INGEST_STAGES] = {"parsed",  "reading", "enqueuing", "extracting",
+                                                              "converting", "waiting", "done", "abandoned"};
 static const unsigned ingest_next[INGEST_STAGES] = {
 	[INGEST_PARSED] = STAGE_BIT(INGEST_READING) | STAGE_BIT(INGEST_CONVERTING) | STAGE_BIT(INGEST_DONE),
-	[INGEST_READING] = STAGE_BIT(INGEST_ENQUEUING) | STAGE_BIT(INGEST_CONVERTING) | STAGE_BIT(INGEST_DONE) |
-	                   STAGE_BIT(INGEST_ABANDONED),
+	[INGEST_READING] = STAGE_BIT(INGEST_ENQUEUING) | STAGE_BIT(INGEST_EXTRACTING) | STAGE_BIT(INGEST_CONVERTING) |
+	                   STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
+	[INGEST_EXTRACTING] = STAGE_BIT(INGEST_CONVERTING) | STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
 	[INGEST_ENQUEUING] = STAGE_BIT(INGEST_WAITING) | STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
-	[INGEST_CONVERTING] = STAGE_BIT(INGEST_WAITING) | STAGE_BIT(INGEST_DONE),
+	[INGEST_CONVERTING] = STAGE_BIT(INGEST_EXTRACTING) | STAGE_BIT(INGEST_WAITING) | STAGE_BIT(INGEST_DONE),
 	[INGEST_WAITING] = STAGE_BIT(INGEST_DONE) | STAGE_BIT(INGEST_ABANDONED),
 };
 static const struct job_stages ingest_stages = {"ingest", INGEST_STAGES, ingest_stage_names, ingest_next};

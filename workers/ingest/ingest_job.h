@@ -8,11 +8,13 @@
 #include "workers/core/worker.h"
 
 /* Where an ingest job is. Converting is synchronous; the job waits only for its input's read (the database, or
- * the file thread), a directory's enqueue batches, and its turn to write. */
+ * the file thread), a document's contained extraction (lib/doc/docconv.h), a directory's enqueue batches, and
+ * its turn to write. */
 enum ingest_stage {
 	INGEST_PARSED,     /* payload read */
 	INGEST_READING,    /* the stored page ({"document_id"}) or the file or directory ({"path"}) being read */
 	INGEST_ENQUEUING,  /* {"path": DIR}: its files' jobs being enqueued, one batch transaction at a time */
+	INGEST_EXTRACTING, /* a PDF or office document: its text being extracted by the converter child */
 	INGEST_CONVERTING, /* the input is converted into its result */
 	INGEST_WAITING,    /* its result queued behind the result transactions in flight */
 	INGEST_DONE,       /* ended: its result commits with the completion */
@@ -28,6 +30,8 @@ struct ingest_job {
 	struct pg_req *writes;
 	bool fold;
 	struct ingest_job *next;
+	/* INGEST_EXTRACTING: the conversion in flight (ingest.c), cancelled when the job is handed back */
+	struct ingest_extract *extract;
 };
 
 struct ingest_job *ingest_job_new(struct job_run *run);
