@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libpq-dev libev-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
-      postgresql-15 postgresql-client-15 postgresql-doc-15 nginx-light valgrind procps python3 ca-certificates
+      postgresql-15 postgresql-client-15 postgresql-doc-15 python3.11-doc nginx-light valgrind procps python3 ca-certificates
       docker-compose binutils nodejs pgbouncer
       libpoppler-glib-dev libzip-dev poppler-utils r-doc-pdf libsqlite3-dev)
 # lib/doc: libpoppler-glib-dev (PDF text, 0.8 MB), libzip-dev (DOCX/PPTX/ODT/ODP/EPUB containers, 0.3 MB);

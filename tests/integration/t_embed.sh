@@ -84,7 +84,7 @@ assert_eq "$(grep -c "rescued job $jbig" "$T_DIR/sup.log")" "0" "... and was nev
 make_doc other https://other.test/wal 3 "'Checkpoints flush dirty buffers; the write-ahead log is replayed after a crash ' || g" >/dev/null
 enqueue_embed "$(sql "SELECT id FROM pgkb.documents WHERE url = 'https://other.test/wal'")" >/dev/null
 wait_for "SELECT status = 'ready' FROM pgkb.documents WHERE url = 'https://other.test/wal'" 30 "third document ready"
-out=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "write-ahead log replayed after a crash" -k 3 2>&1)
+out=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "write-ahead log replayed after a crash" --chunks -k 3 2>&1)
 assert_match "$out" "^ 1\\. [0-9.]+  Title of https://other.test/wal  \\[(hybrid|vector|keyword)\\]" "search ranks the matching page first, with its title"
 assert_match "$out" "https://other.test/wal" "... prints its url"
 assert_match "$out" "Checkpoints flush dirty buffers" "... and a snippet"

@@ -95,6 +95,7 @@ assert_eq "$(sql "SELECT (embedding_384::real[])[4] || ':' || embedding_model FR
 
 # pgkb search against pgvector (builtin query embedding; the keyword ranking finds the page)
 out=$("$PGKB" search "vacuum reclaims dead tuples" -k 2 2>&1)
-assert_match "$out" "^ 1\\. [0-9.]+  Page A  \\[(hybrid|keyword)\\]" "pgkb search runs against the pgvector variant"
+assert_match "$out" "^ 1\\. Page A  \\(source s1\\)" "pgkb search runs against the pgvector variant (pages view)"
+assert_match "$out" "^    [0-9.]+ (hybrid|keyword) +#1 " "... the page's best chunk with its score and match type"
 assert_match "$out" "vacuum reclaims storage occupied by dead tuples" "... with the snippet"
 finish

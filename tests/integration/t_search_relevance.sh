@@ -4,6 +4,7 @@
 # whose answering page is known are asked; the page must be in the top 5 for most of them (hit rate printed).
 # Needs postgresql-doc-15 (apt-get install postgresql-doc-15); exits 77 (skipped) without it.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/relevance.sh"
 DOCS=${PGKB_PG_DOCS:-/usr/share/doc/postgresql-doc-15/html}
 MIN_HITS=${MIN_HITS:-14}
 if [ ! -f "$DOCS/sql-createindex.html" ]; then
@@ -54,17 +55,6 @@ QUESTIONS=(
 	"insert on conflict do update upsert|sql-insert\\.html"
 	"advisory locks|explicit-locking\\.html|functions-admin\\.html"
 )
-hits=0
-for qa in "${QUESTIONS[@]}"; do
-	q=${qa%%|*}; want=${qa#*|}
-	urls=$("$PGKB" -c "$T_DIR/pgkb.yaml" search "$q" -k 5 2>&1 | sed -n 's/^    \(file:.*\|http.*\)$/\1/p')
-	if printf '%s\n' "$urls" | grep -Eq "/($want)\$"; then
-		hits=$((hits + 1)); echo "hit   $q"
-	else
-		echo "miss  $q -> $(printf '%s' "$urls" | sed 's|.*/||' | tr '\n' ' ')"
-	fi
-done
-echo "relevance: $hits of ${#QUESTIONS[@]} answering pages in the top 5 (builtin embedder, hybrid search)"
-assert_ge "$hits" "$MIN_HITS" "the answering page is in the top 5 for most questions ($hits/${#QUESTIONS[@]})"
+relevance_check "$T_DIR/pgkb.yaml" "$MIN_HITS" "PostgreSQL docs"
 kill -TERM "$SUP_PID"; wait "$SUP_PID"
 finish
