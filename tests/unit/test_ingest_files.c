@@ -15,7 +15,8 @@ static char base[64], root[96];
 static void put(const char *rel, const char *text)
 {
 	char p[512];
-	snprintf(p, sizeof p, "%s/%s", root, rel);
+	if (snprintf(p, sizeof p, "%s/%s", root, rel) >= (int)sizeof p)
+		abort();
 	FILE *f = fopen(p, "w");
 	if (!f)
 		abort();
@@ -26,7 +27,8 @@ static void put(const char *rel, const char *text)
 static void mk(const char *rel)
 {
 	char p[512];
-	snprintf(p, sizeof p, "%s/%s", root, rel);
+	if (snprintf(p, sizeof p, "%s/%s", root, rel) >= (int)sizeof p)
+		abort();
 	mkdir(p, 0700);
 }
 
