@@ -29,7 +29,7 @@ for i in $(seq 1 50); do
 done
 assert_ge "$setup" 4 "each of the pool's 4 sessions sets statement_timeout, lock_timeout and idle_in_transaction_session_timeout ($setup sessions)"
 
-HOLD=8
+HOLD=20 # long enough for a slow (sanitizer) worker to meet the lock and the checks below to run while it is held
 psql -qAtX -c "BEGIN; LOCK TABLE archon_crawled_pages IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($HOLD); COMMIT;" \
 	>"$T_DIR/locker.log.txt" 2>&1 &
 LOCKER=$!
