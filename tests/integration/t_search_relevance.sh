@@ -13,23 +13,7 @@ if [ ! -f "$DOCS/sql-createindex.html" ]; then
 fi
 pg_start
 migrate
-write_config "$T_DIR/pgkb.yaml" "workers:
-  ingest: {processes: 2, concurrency: 2}
-  embed: {processes: 1, concurrency: 4}
-  crawl: {processes: 0}
-  noop: {processes: 0}
-ingest: {roots: [\"$DOCS\"]}"
-sup_start "$T_DIR/pgkb.yaml" sup
-"$PGKB" -c "$T_DIR/pgkb.yaml" enqueue ingest "$DOCS" >/dev/null
-start=$(date +%s)
-wait_for "SELECT count(*) > 1000 AND count(*) FILTER (WHERE status NOT IN ('ready', 'skipped', 'failed')) = 0
-            AND NOT EXISTS (SELECT 1 FROM pgkb.jobs WHERE kind IN ('ingest', 'embed') AND state <> 'dead')
-          FROM pgkb.documents" 600 "the documentation ingested and embedded"
-log "$(sql "SELECT count(*) FILTER (WHERE status = 'ready') || ' documents ready, ' ||
-                   (SELECT count(*) FROM archon_crawled_pages) || ' chunks, ' ||
-                   (SELECT count(*) FROM archon_code_examples) || ' code examples'
-            FROM pgkb.documents") in $(( $(date +%s) - start )) s"
-assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE embedding_dimension IS NULL")" "0" "every chunk embedded"
+relevance_ingest "$DOCS" 1001 600
 assert_eq "$(sql "SELECT count(*) FROM pgkb.jobs WHERE kind = 'embed' AND state = 'dead'")" "0" "no embed job failed"
 
 # question | regex of the answering page(s)

@@ -24,23 +24,7 @@ pages=$(find "$T_DIR/py" -name '*.html' | wc -l)
 
 pg_start
 migrate
-write_config "$T_DIR/pgkb.yaml" "workers:
-  ingest: {processes: 2, concurrency: 2}
-  embed: {processes: 1, concurrency: 4}
-  crawl: {processes: 0}
-  noop: {processes: 0}
-ingest: {roots: [\"$T_DIR/py\"]}"
-sup_start "$T_DIR/pgkb.yaml" sup
-"$PGKB" -c "$T_DIR/pgkb.yaml" enqueue ingest "$T_DIR/py" >/dev/null
-start=$(date +%s)
-wait_for "SELECT count(*) >= $pages AND count(*) FILTER (WHERE status NOT IN ('ready', 'skipped', 'failed')) = 0
-            AND NOT EXISTS (SELECT 1 FROM pgkb.jobs WHERE kind IN ('ingest', 'embed') AND state <> 'dead')
-          FROM pgkb.documents" 300 "the $pages pages ingested and embedded"
-log "$(sql "SELECT count(*) FILTER (WHERE status = 'ready') || ' documents ready, ' ||
-                   (SELECT count(*) FROM archon_crawled_pages) || ' chunks, ' ||
-                   (SELECT count(*) FROM archon_code_examples) || ' code examples'
-            FROM pgkb.documents") in $(( $(date +%s) - start )) s"
-assert_eq "$(sql "SELECT count(*) FROM archon_crawled_pages WHERE embedding_dimension IS NULL")" "0" "every chunk embedded"
+relevance_ingest "$T_DIR/py" "$pages" 300
 
 # question | regex of the answering page(s), relative to the docs' root
 QUESTIONS=(
